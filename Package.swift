@@ -1,0 +1,76 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Swift settings shared by every Swift target: Swift 6 language mode with strict concurrency.
+let strictSwift: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "RpcNet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "RpcNet", targets: ["RpcNet"]),
+        .library(name: "Transports", targets: ["Transports"]),
+        .executable(name: "rpcnet-echo", targets: ["EchoDemo"]),
+        .executable(name: "rpcnet-bench", targets: ["RpcNetBenchmarks"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CRpcNet",
+            cSettings: [.define("_GNU_SOURCE")],
+            linkerSettings: [
+                .linkedLibrary("ngtcp2_crypto_gnutls"),
+                .linkedLibrary("ngtcp2"),
+                .linkedLibrary("gnutls"),
+                .linkedLibrary("ev"),
+            ]
+        ),
+        .target(
+            name: "Transports",
+            dependencies: [
+                "CRpcNet",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "RpcNet",
+            dependencies: ["Transports"],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "EchoDemo",
+            dependencies: [
+                "RpcNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Examples/EchoDemo",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "RpcNetBenchmarks",
+            dependencies: [
+                "Transports",
+                "CRpcNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/RpcNetBenchmarks",
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "TransportsTests",
+            dependencies: ["Transports", "CRpcNet"],
+            swiftSettings: strictSwift
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,313 @@
+import CRpcNet
+import DequeModule
+import Glibc
+public import Logging
+import Synchronization
+
+/// One libev loop on one thread that owns every socket, QUIC connection, TLS session and timer
+/// created on it.
+///
+/// Other threads never touch loop state: they hand work to ``execute(_:)`` (or run tasks on the
+/// reactor as their executor), which queues it and wakes the loop with `ev_async_send`. Work
+/// submitted from the loop thread itself is queued without a wake-up and runs before the loop
+/// next blocks.
+///
+/// The reactor is also a Swift `TaskExecutor`: a task started with
+/// `Task(executorPreference: reactor)` runs on the loop thread, so non-blocking code that talks
+/// to transports does so without a thread hop. Such code must never block.
+///
+/// Run it either on a thread of its own (``start(name:logger:)``) or from a host's thread
+/// (``run()`` to give it that thread, ``runOnce(blocking:)`` to step it from the host's own loop).
+public final class Reactor: TaskExecutor, @unchecked Sendable {
+    /// A unit of work for the loop thread.
+    private enum Work: Sendable {
+        case closure(@Sendable () -> Void)
+        case job(UnownedJob)
+    }
+
+    private struct Inbox {
+        var work: Deque<Work> = []
+        var wakePending = false
+        var closed = false
+    }
+
+    /// Logger for reactor-level events; transports derive theirs from it.
+    public let logger: Logger
+
+    let loop: OpaquePointer
+    private let wakeup: OpaquePointer
+    private let prepare: OpaquePointer
+    private let inbox = Mutex(Inbox())
+    private let ownerThread = Atomic<UInt>(0)
+    private let stopped = Atomic<Bool>(false)
+    private var thread: pthread_t?
+
+    // Loop-thread state.
+    private var local: Deque<Work> = []
+    private var resources: [ObjectIdentifier: any ReactorResource] = [:]
+    private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
+    private var shuttingDown = false
+
+    /// How many queued items the loop runs before it polls for I/O again; bounds the latency that
+    /// a storm of loop-local work can add to packet processing.
+    private static let workBatchLimit = 4096
+
+    /// Creates a reactor that is not yet running; drive it with ``run()`` or ``runOnce(blocking:)``.
+    public init(logger: Logger = Logger(label: "rpcnet.reactor")) throws(ReactorError) {
+        guard let loop = rpcnet_loop_new() else { throw .loopCreationFailed }
+        self.logger = logger
+        self.loop = loop
+        guard let wakeup = rpcnet_async_new(reactorWakeupThunk, nil),
+            let prepare = rpcnet_prepare_new(reactorPrepareThunk, nil)
+        else {
+            rpcnet_loop_destroy(loop)
+            throw .loopCreationFailed
+        }
+        self.wakeup = wakeup
+        self.prepare = prepare
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        rpcnet_async_set_context(wakeup, context)
+        rpcnet_prepare_set_context(prepare, context)
+        rpcnet_async_start(loop, wakeup)
+        rpcnet_prepare_start(loop, prepare)
+    }
+
+    deinit {
+        rpcnet_async_stop(loop, wakeup)
+        rpcnet_prepare_stop(loop, prepare)
+        rpcnet_async_free(wakeup)
+        rpcnet_prepare_free(prepare)
+        rpcnet_loop_destroy(loop)
+    }
+
+    /// Creates a reactor and runs it on a new thread of its own until ``shutdown()``.
+    public static func start(name: String = "rpcnet-reactor", logger: Logger = Logger(label: "rpcnet.reactor")) throws(ReactorError) -> Reactor {
+        let reactor = try Reactor(logger: logger)
+        let box = Unmanaged.passRetained(reactor).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, reactorThreadMain, box)
+        guard result == 0 else {
+            Unmanaged<Reactor>.fromOpaque(box).release()
+            throw .threadCreationFailed(errno: result)
+        }
+        rpcnet_thread_set_name(thread, String(name.prefix(15)))
+        reactor.thread = thread
+        return reactor
+    }
+
+    /// True when called on the thread that is running the loop.
+    public var isOnLoopThread: Bool {
+        ownerThread.load(ordering: .relaxed) == UInt(bitPattern: Int(bitPattern: pthread_self()))
+    }
+
+    /// Traps unless called on the loop thread: guards code that touches loop-owned state.
+    public func assertOnLoopThread(file: StaticString = #fileID, line: UInt = #line) {
+        precondition(isOnLoopThread, "must be called on the reactor's loop thread", file: file, line: line)
+    }
+
+    // MARK: Running
+
+    /// Runs the loop on the calling thread until ``shutdown()`` completes: the way for a host to
+    /// give the reactor a thread of its own making.
+    public func run() {
+        claimThread()
+        _ = rpcnet_loop_run(loop, 0)
+        finishShutdownIfNeeded()
+    }
+
+    /// Runs one iteration of the loop on the calling thread: polls I/O (waiting for it when
+    /// `blocking`), fires due timers and runs queued work. For hosts that own their event loop
+    /// and step the reactor from it; always step from the same thread.
+    /// Returns false once the reactor has shut down.
+    @discardableResult
+    public func runOnce(blocking: Bool = false) -> Bool {
+        claimThread()
+        if stopped.load(ordering: .acquiring) { return false }
+        _ = rpcnet_loop_run(loop, blocking ? 2 : 1)
+        finishShutdownIfNeeded()
+        return !stopped.load(ordering: .acquiring)
+    }
+
+    private func claimThread() {
+        let me = UInt(bitPattern: Int(bitPattern: pthread_self()))
+        let previous = ownerThread.exchange(me, ordering: .acquiringAndReleasing)
+        precondition(previous == 0 || previous == me, "a reactor must always run on the same thread")
+    }
+
+    // MARK: Submitting work
+
+    /// Runs `work` on the loop thread: soon and without a wake-up when called on it, otherwise
+    /// after waking the loop. Work submitted after shutdown is dropped.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        enqueue(.closure(work))
+    }
+
+    /// Runs `work` on the loop thread and returns its result to the caller.
+    public func submit<T: Sendable, E: Error>(_ work: @escaping @Sendable () throws(E) -> T) async throws -> T {
+        if isOnLoopThread { return try work() }
+        return try await withCheckedThrowingContinuation { continuation in
+            enqueue(
+                .closure({
+                    do throws(E) {
+                        continuation.resume(returning: try work())
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }),
+                orElse: { continuation.resume(throwing: ReactorError.shutDown) }
+            )
+        }
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        enqueue(.job(UnownedJob(job)))
+    }
+
+    private func enqueue(_ work: Work, orElse rejected: (() -> Void)? = nil) {
+        if isOnLoopThread {
+            local.append(work)
+            return
+        }
+        let wake: Bool? = inbox.withLock { inbox in
+            if inbox.closed { return nil }
+            inbox.work.append(work)
+            if inbox.wakePending { return false }
+            inbox.wakePending = true
+            return true
+        }
+        switch wake {
+        case nil:
+            if case .job(let job) = work {
+                // A task preferring this reactor must not hang once it is gone: it continues on
+                // the global executor and observes the shutdown from there.
+                globalConcurrentExecutor.enqueue(ExecutorJob(job))
+            }
+            rejected?()
+        case true?:
+            rpcnet_async_send(loop, wakeup)
+        case false?:
+            break
+        }
+    }
+
+    fileprivate func drainInbox() {
+        let work = inbox.withLock { inbox in
+            inbox.wakePending = false
+            let work = inbox.work
+            inbox.work.removeAll(keepingCapacity: true)
+            return work
+        }
+        local.append(contentsOf: work)
+        runLocalWork()
+    }
+
+    /// Runs queued loop-local work; called before the loop blocks. Leaves the loop non-blocking
+    /// while work remains, so I/O is polled between batches.
+    fileprivate func runLocalWork() {
+        var budget = Self.workBatchLimit
+        while budget > 0, let work = local.popFirst() {
+            budget -= 1
+            switch work {
+            case .closure(let body): body()
+            case .job(let job): job.runSynchronously(on: asUnownedTaskExecutor())
+            }
+        }
+        rpcnet_prepare_set_busy(loop, prepare, local.isEmpty ? 0 : 1)
+    }
+
+    // MARK: Resources
+
+    /// Registers a resource (endpoint, socket) that the reactor closes when it shuts down.
+    func register(_ resource: any ReactorResource) {
+        assertOnLoopThread()
+        resources[ObjectIdentifier(resource)] = resource
+    }
+
+    /// Forgets a resource that closed itself.
+    func unregister(_ resource: any ReactorResource) {
+        assertOnLoopThread()
+        resources[ObjectIdentifier(resource)] = nil
+    }
+
+    /// Number of live resources (endpoints, sockets) owned by the reactor, for leak checks.
+    public func liveResourceCount() async throws -> Int {
+        try await submit { self.resources.count }
+    }
+
+    // MARK: Shutdown
+
+    /// Closes every resource (QUIC connections get a CONNECTION_CLOSE), stops the loop and, when
+    /// the reactor owns its thread, joins it. Safe to call more than once and from any thread but
+    /// the loop thread.
+    public func shutdown() async {
+        precondition(!isOnLoopThread, "shutdown() would deadlock on the loop thread")
+        let alreadyStopped = stopped.load(ordering: .acquiring)
+        if !alreadyStopped {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                enqueue(
+                    .closure({ [self] in
+                        shutdownWaiters.append(continuation)
+                        beginShutdown()
+                    }),
+                    orElse: { continuation.resume() }
+                )
+            }
+        }
+        if let thread {
+            self.thread = nil
+            pthread_join(thread, nil)
+        }
+    }
+
+    private func beginShutdown() {
+        guard !shuttingDown else { return }
+        shuttingDown = true
+        logger.debug("reactor shutting down", metadata: ["resources": "\(resources.count)"])
+        for resource in resources.values {
+            resource.close(reason: .reactorShutdown)
+        }
+        resources.removeAll()
+        runLocalWork()
+        inbox.withLock { $0.closed = true }
+        drainInbox()
+        stopped.store(true, ordering: .releasing)
+        rpcnet_loop_break(loop)
+    }
+
+    private func finishShutdownIfNeeded() {
+        guard stopped.load(ordering: .acquiring), !shutdownWaiters.isEmpty else { return }
+        let waiters = shutdownWaiters
+        shutdownWaiters.removeAll()
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// Something the reactor owns and must close on shutdown (an endpoint, a socket).
+protocol ReactorResource: AnyObject {
+    /// Releases every kernel and library resource; called on the loop thread.
+    func close(reason: CloseReason)
+}
+
+/// Errors from creating or using a reactor.
+public enum ReactorError: Error, Equatable, Sendable {
+    /// libev could not create a loop or watcher.
+    case loopCreationFailed
+    /// The loop thread could not be started.
+    case threadCreationFailed(errno: Int32)
+    /// The reactor has shut down; no more work is accepted.
+    case shutDown
+}
+
+private let reactorWakeupThunk: rpcnet_watcher_cb = { context, _ in
+    Unmanaged<Reactor>.fromOpaque(context!).takeUnretainedValue().drainInbox()
+}
+
+private let reactorPrepareThunk: rpcnet_watcher_cb = { context, _ in
+    Unmanaged<Reactor>.fromOpaque(context!).takeUnretainedValue().runLocalWork()
+}
+
+private func reactorThreadMain(_ box: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    let reactor = Unmanaged<Reactor>.fromOpaque(box!).takeRetainedValue()
+    reactor.run()
+    return nil
+}

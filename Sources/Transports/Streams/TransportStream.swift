@@ -1,0 +1,356 @@
+import DequeModule
+
+/// What a transport does for its streams: the transport-specific half of a ``TransportStream``.
+///
+/// Calls arrive from any thread; an implementation that owns loop-confined state (QUIC) hops to
+/// its reactor, coalescing wake-ups.
+protocol StreamDriver: AnyObject, Sendable {
+    /// New bytes or a FIN were queued on `stream` while it had nothing pending.
+    func streamHasDataToSend(_ stream: TransportStream)
+    /// The reader consumed `bytes`: flow-control credit may be handed back to the peer.
+    func stream(_ stream: TransportStream, consumed bytes: Int)
+    /// The application aborted sending with `code` (RESET_STREAM).
+    func stream(_ stream: TransportStream, reset code: UInt64)
+    /// The application aborted receiving with `code` (STOP_SENDING).
+    func stream(_ stream: TransportStream, stopSending code: UInt64)
+}
+
+/// One bidirectional, ordered, reliable, flow-controlled byte stream of a connection.
+///
+/// Reading hands flow-control credit back to the peer only as bytes are consumed, so a reader that
+/// stops reading stops the sender. Writing buffers at most ``sendBufferLimit`` unacknowledged bytes
+/// and suspends the writer beyond that. One reader and any number of writers may use a stream
+/// concurrently; writes from several tasks are not interleaved within one `write` call only if
+/// they fit the buffer, so give a stream one writer when message boundaries matter.
+public final class TransportStream: Sendable {
+    /// The stream's identifier within its connection (the QUIC stream ID).
+    public let id: Int64
+    /// Unacknowledged bytes the stream holds before a writer is suspended.
+    public let sendBufferLimit: Int
+
+    private let driver: any StreamDriver
+    private let state: Locked<State>
+
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, any Error>
+    }
+
+    private struct State: ~Copyable {
+        // Receive half.
+        var received: Deque<[UInt8]> = []
+        var readIndex = 0
+        var receivedBytes = 0
+        var finReceived = false
+        var receiveError: TransportError?
+        var reader: Waiter?
+        // Send half.
+        var send = SendBuffer()
+        var finQueued = false
+        var finSent = false
+        var sendError: TransportError?
+        var writers: Deque<Waiter> = []
+        var nextWaiterID: UInt64 = 0
+    }
+
+    init(id: Int64, sendBufferLimit: Int, driver: any StreamDriver) {
+        self.id = id
+        self.sendBufferLimit = max(sendBufferLimit, 1)
+        self.driver = driver
+        state = Locked(State())
+    }
+
+    // MARK: Reading
+
+    /// Returns the next bytes received, at most `maxLength`; `nil` once the peer finished the
+    /// stream and everything was read. Throws ``TransportError/streamReset(code:)`` when the peer
+    /// reset it, ``TransportError/connectionClosed(_:)`` when the connection ended first, and
+    /// `CancellationError` when the calling task is cancelled while waiting.
+    public func read(maxLength: Int = .max) async throws -> [UInt8]? {
+        precondition(maxLength > 0, "maxLength must be positive")
+        while true {
+            enum Outcome {
+                case bytes([UInt8])
+                case end
+                case wait
+            }
+            let outcome: Outcome = try state.withLock { state throws(TransportError) in
+                if let first = state.received.first {
+                    let available = first.count - state.readIndex
+                    let chunk: [UInt8]
+                    if state.readIndex == 0, available <= maxLength {
+                        chunk = first
+                        state.received.removeFirst()
+                    } else {
+                        let n = min(available, maxLength)
+                        chunk = Array(first[state.readIndex..<state.readIndex + n])
+                        state.readIndex += n
+                        if state.readIndex == first.count {
+                            state.received.removeFirst()
+                            state.readIndex = 0
+                        }
+                    }
+                    state.receivedBytes -= chunk.count
+                    return .bytes(chunk)
+                }
+                if let error = state.receiveError { throw error }
+                return state.finReceived ? .end : .wait
+            }
+            switch outcome {
+            case .bytes(let chunk):
+                driver.stream(self, consumed: chunk.count)
+                return chunk
+            case .end:
+                return nil
+            case .wait:
+                try await suspend(asReader: true)
+            }
+        }
+    }
+
+    /// Reads until the peer finishes the stream and returns everything, failing with
+    /// ``TransportError/messageTooLarge(size:limit:)`` past `limit` bytes.
+    public func readAll(limit: Int) async throws -> [UInt8] {
+        var all: [UInt8] = []
+        while let chunk = try await read() {
+            guard all.count + chunk.count <= limit else {
+                throw TransportError.messageTooLarge(size: all.count + chunk.count, limit: limit)
+            }
+            all.append(contentsOf: chunk)
+        }
+        return all
+    }
+
+    /// Bytes received and not yet read.
+    public var bufferedReceiveBytes: Int {
+        state.withLock { $0.receivedBytes }
+    }
+
+    // MARK: Writing
+
+    /// Queues `bytes` for sending, suspending while the stream holds ``sendBufferLimit``
+    /// unacknowledged bytes; with `finish`, ends the stream after them. Zero bytes are legal.
+    public func write(_ bytes: [UInt8], finish: Bool = false) async throws {
+        var offset = 0
+        repeat {
+            try await waitForSendSpace()
+            let notify: Bool = try state.withLock { state throws(TransportError) in
+                if let error = state.sendError { throw error }
+                if state.finQueued { throw TransportError.streamClosedLocally }
+                let wasIdle = state.send.unsent == 0
+                let room = max(sendBufferLimit - state.send.buffered, 1)
+                let n = min(room, bytes.count - offset)
+                bytes.withUnsafeBytes { raw in
+                    state.send.append(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + n]))
+                }
+                offset += n
+                if offset == bytes.count, finish { state.finQueued = true }
+                return wasIdle && (n > 0 || state.finQueued)
+            }
+            if notify { driver.streamHasDataToSend(self) }
+        } while offset < bytes.count
+    }
+
+    /// Ends the sending half after the bytes already queued (QUIC FIN).
+    public func finish() async throws {
+        try await write([], finish: true)
+    }
+
+    /// Bytes queued and not yet acknowledged by the peer.
+    public var bufferedSendBytes: Int {
+        state.withLock { $0.send.buffered }
+    }
+
+    private func waitForSendSpace() async throws {
+        while true {
+            let ready: Bool = try state.withLock { state throws(TransportError) in
+                if let error = state.sendError { throw error }
+                return state.send.buffered < sendBufferLimit
+            }
+            if ready { return }
+            try await suspend(asReader: false)
+        }
+    }
+
+    // MARK: Aborting
+
+    /// Abandons sending: unsent bytes are dropped and the peer's reads fail with
+    /// ``TransportError/streamReset(code:)`` (QUIC RESET_STREAM).
+    public func reset(code: UInt64) {
+        let first: Bool = state.withLock { state in
+            guard state.sendError == nil, !(state.finSent && state.send.buffered == 0) else { return false }
+            state.sendError = .streamClosedLocally
+            state.send.discardUnsent()
+            return true
+        }
+        guard first else { return }
+        wakeAll()
+        driver.stream(self, reset: code)
+    }
+
+    /// Abandons receiving: buffered bytes are dropped and the peer's writes fail with
+    /// ``TransportError/stopSendingRequested(code:)`` (QUIC STOP_SENDING).
+    public func stopSending(code: UInt64) {
+        let discarded: Int? = state.withLock { state in
+            guard state.receiveError == nil, !state.finReceived || state.receivedBytes > 0 else { return nil }
+            state.receiveError = .streamClosedLocally
+            let discarded = state.receivedBytes
+            state.received.removeAll()
+            state.readIndex = 0
+            state.receivedBytes = 0
+            return discarded
+        }
+        guard let discarded else { return }
+        wakeAll()
+        if discarded > 0 { driver.stream(self, consumed: discarded) }
+        driver.stream(self, stopSending: code)
+    }
+
+    // MARK: Transport side
+
+    /// Appends bytes that arrived from the peer. Returns how many bytes were dropped because the
+    /// application stopped reading; the transport credits those at once.
+    func deliver(_ bytes: UnsafeRawBufferPointer, fin: Bool) -> Int {
+        let (dropped, reader): (Int, Waiter?) = state.withLock { state in
+            if fin { state.finReceived = true }
+            if state.receiveError != nil { return (bytes.count, nil) }
+            if !bytes.isEmpty {
+                state.received.append(Array(bytes))
+                state.receivedBytes += bytes.count
+            }
+            let reader = state.reader
+            state.reader = nil
+            return (0, reader)
+        }
+        reader?.continuation.resume()
+        return dropped
+    }
+
+    /// The peer reset the stream; returns the number of unread bytes discarded.
+    func deliverReset(code: UInt64) -> Int {
+        let discarded: Int = state.withLock { state in
+            guard state.receiveError == nil else { return 0 }
+            state.receiveError = .streamReset(code: code)
+            let discarded = state.receivedBytes
+            state.received.removeAll()
+            state.readIndex = 0
+            state.receivedBytes = 0
+            return discarded
+        }
+        wakeAll()
+        return discarded
+    }
+
+    /// The peer asked us to stop sending; writers fail and unsent bytes are dropped.
+    func deliverStopSending(code: UInt64) {
+        state.withLock { state in
+            guard state.sendError == nil else { return }
+            state.sendError = .stopSendingRequested(code: code)
+            state.send.discardUnsent()
+        }
+        wakeAll()
+    }
+
+    /// The connection ended: every half not already complete fails with `reason`.
+    func connectionClosed(_ reason: CloseReason) {
+        state.withLock { state in
+            if state.receiveError == nil, !state.finReceived {
+                state.receiveError = .connectionClosed(reason)
+            }
+            if state.sendError == nil, !(state.finSent && state.send.buffered == 0) {
+                state.sendError = .connectionClosed(reason)
+                state.send.discardUnsent()
+            }
+        }
+        wakeAll()
+    }
+
+    /// Whether unsent bytes or an unsent FIN are waiting.
+    var hasPendingSend: Bool {
+        state.withLock { state in
+            state.sendError == nil && (state.send.unsent > 0 || (state.finQueued && !state.finSent))
+        }
+    }
+
+    /// Hands unsent regions (at most `maxRegions`) to `body`, which returns how many bytes the
+    /// transport took and whether it sent the FIN. Region pointers stay valid until acknowledged.
+    func withUnsentData(
+        maxRegions: Int,
+        _ body: (_ regions: [UnsafeRawBufferPointer], _ finPending: Bool) -> (accepted: Int, finSent: Bool)
+    ) {
+        // `body` runs under the lock: a concurrent reset must not free regions it is reading.
+        state.withLock { state in
+            guard state.sendError == nil else { return }
+            let finPending = state.finQueued && !state.finSent
+            let result = state.send.withUnsentRegions(maxRegions: maxRegions) { regions in
+                body(regions, finPending && regions.reduce(0) { $0 + $1.count } == state.send.unsent)
+            }
+            state.send.markSent(result.accepted)
+            if result.finSent { state.finSent = true }
+        }
+    }
+
+    /// The peer acknowledged bytes below `offset`; writers waiting for room are woken.
+    func acknowledge(upTo offset: UInt64) {
+        let writers: Deque<Waiter> = state.withLock { state in
+            state.send.acknowledge(upTo: offset)
+            guard state.send.buffered < sendBufferLimit else { return [] }
+            let writers = state.writers
+            state.writers.removeAll()
+            return writers
+        }
+        for writer in writers { writer.continuation.resume() }
+    }
+
+    // MARK: Waiting
+
+    private func suspend(asReader: Bool) async throws {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let resumeNow: Bool = state.withLock { state in
+                    if Task.isCancelled { return true }
+                    // Re-check under the lock: the event may have happened since the caller looked.
+                    if asReader {
+                        if !state.received.isEmpty || state.receiveError != nil || state.finReceived { return true }
+                        precondition(state.reader == nil, "only one task may read a stream at a time")
+                        state.reader = Waiter(id: id, continuation: continuation)
+                    } else {
+                        if state.sendError != nil || state.send.buffered < sendBufferLimit { return true }
+                        state.writers.append(Waiter(id: id, continuation: continuation))
+                    }
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter: Waiter? = state.withLock { state in
+                if let reader = state.reader, reader.id == id {
+                    state.reader = nil
+                    return reader
+                }
+                if let index = state.writers.firstIndex(where: { $0.id == id }) {
+                    return state.writers.remove(at: index)
+                }
+                return nil
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+        try Task.checkCancellation()
+    }
+
+    private func wakeAll() {
+        let (reader, writers): (Waiter?, Deque<Waiter>) = state.withLock { state in
+            defer {
+                state.reader = nil
+                state.writers.removeAll()
+            }
+            return (state.reader, state.writers)
+        }
+        reader?.continuation.resume()
+        for writer in writers { writer.continuation.resume() }
+    }
+}
