@@ -18,7 +18,7 @@ valid() {
 valid && exit 0
 echo "certs: generating test certificates in $(pwd)"
 
-key() { certtool --generate-privkey --key-type=ecdsa --sec-param=medium --outfile "$1" 2>/dev/null; }
+key() { certtool --generate-privkey --key-type=ecdsa --curve=secp256r1 --outfile "$1" 2>/dev/null; }
 tmpl=$(mktemp -d)
 trap 'rm -rf "$tmpl"' EXIT
 

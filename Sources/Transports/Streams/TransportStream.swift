@@ -265,6 +265,24 @@ public final class TransportStream: Sendable {
         wakeAll()
     }
 
+    /// The transport closed the stream with an application error code (e.g. after our own
+    /// reset and stop-sending): halves still open fail with it, completed halves are untouched.
+    func closedByTransport(code: UInt64) {
+        state.withLock { state in
+            if state.receiveError == nil, !state.finReceived {
+                state.receiveError = .streamReset(code: code)
+                state.received.removeAll()
+                state.readIndex = 0
+                state.receivedBytes = 0
+            }
+            if state.sendError == nil, !(state.finSent && state.send.buffered == 0) {
+                state.sendError = .stopSendingRequested(code: code)
+                state.send.discardUnsent()
+            }
+        }
+        wakeAll()
+    }
+
     /// Whether unsent bytes or an unsent FIN are waiting.
     var hasPendingSend: Bool {
         state.withLock { state in

@@ -1,0 +1,94 @@
+/// Settings of a QUIC endpoint: TLS identity and trust, limits, timeouts and windows.
+///
+/// Defaults suit an RPC service on a LAN; every limit bounds memory a peer can make us spend.
+public struct QUICConfiguration: Sendable {
+    /// Where trusted certificate authorities come from.
+    public enum TrustRoots: Sendable, Equatable {
+        /// The operating system's store.
+        case system
+        /// A PEM file of CA certificates.
+        case file(String)
+    }
+
+    /// Application protocols offered (client) or accepted (server); negotiation is mandatory.
+    public var applicationProtocols: [String] = ["rpcnet/1"]
+    /// PEM certificate chain presented to peers: required for servers, and for clients when the
+    /// server demands client certificates.
+    public var certificateChainFile: String?
+    /// PEM private key for ``certificateChainFile``.
+    public var privateKeyFile: String?
+    /// Authorities used to verify the peer's certificate.
+    public var trustRoots: TrustRoots = .system
+    /// Server only: reject clients that do not present a certificate signed by ``trustRoots``.
+    public var requireClientCertificate = false
+
+    /// Close a connection after this long without receiving anything (RFC 9000 §10.1).
+    public var idleTimeout: Duration = .seconds(30)
+    /// Send a PING when nothing was sent for this long, keeping an idle connection open; `nil` disables.
+    public var keepAliveInterval: Duration?
+    /// Abandon a handshake that has not completed after this long.
+    public var handshakeTimeout: Duration = .seconds(10)
+
+    /// Bidirectional streams the peer may have open at once.
+    public var maxConcurrentStreams: UInt64 = 1024
+    /// Initial per-stream receive window; ngtcp2 grows it up to ``maxStreamReceiveWindow``.
+    public var streamReceiveWindow: UInt64 = 256 * 1024
+    /// Upper bound of the auto-tuned per-stream receive window.
+    public var maxStreamReceiveWindow: UInt64 = 6 * 1024 * 1024
+    /// Initial connection-wide receive window.
+    public var connectionReceiveWindow: UInt64 = 1024 * 1024
+    /// Upper bound of the auto-tuned connection receive window.
+    public var maxConnectionReceiveWindow: UInt64 = 16 * 1024 * 1024
+    /// Unacknowledged bytes a stream buffers before its writer is suspended.
+    public var streamSendBufferLimit = 1024 * 1024
+    /// Largest UDP payload this endpoint sends and accepts. The RFC 9000 floor is 1,200; 1,452
+    /// fits Ethernet. Loopback and jumbo-frame networks can use much more (up to 65,527).
+    public var maxUDPPayloadSize = 1452
+    /// Server only: connections (established or handshaking) kept at once; further Initial
+    /// packets are dropped.
+    public var maxConnections = 10_000
+    /// Server only: connections that completed their handshake but were not yet accepted.
+    public var acceptBacklog = 256
+    /// Route ngtcp2's debug log to the endpoint's logger at trace level (very verbose).
+    public var debugLogging = false
+
+    /// Creates a configuration with the defaults.
+    public init() {}
+
+    /// A server configuration presenting `certificateChainFile` / `privateKeyFile`.
+    public static func server(certificateChainFile: String, privateKeyFile: String) -> QUICConfiguration {
+        var configuration = QUICConfiguration()
+        configuration.certificateChainFile = certificateChainFile
+        configuration.privateKeyFile = privateKeyFile
+        return configuration
+    }
+
+    /// A client configuration trusting the authorities in `trustedCAFile` (system store when nil).
+    public static func client(trustedCAFile: String? = nil) -> QUICConfiguration {
+        var configuration = QUICConfiguration()
+        configuration.trustRoots = trustedCAFile.map { .file($0) } ?? .system
+        return configuration
+    }
+
+    /// Checks the settings, naming the first bad one.
+    func validate(asServer: Bool) throws(TransportError) {
+        if applicationProtocols.isEmpty || applicationProtocols.contains(where: { $0.isEmpty || $0.utf8.count > 255 }) {
+            throw .invalidConfiguration("applicationProtocols must hold 1 to 255-byte names")
+        }
+        if asServer, certificateChainFile == nil || privateKeyFile == nil {
+            throw .invalidConfiguration("a server needs certificateChainFile and privateKeyFile")
+        }
+        if (certificateChainFile == nil) != (privateKeyFile == nil) {
+            throw .invalidConfiguration("certificateChainFile and privateKeyFile go together")
+        }
+        if !(1200...65_527).contains(maxUDPPayloadSize) {
+            throw .invalidConfiguration("maxUDPPayloadSize must be within 1200...65527")
+        }
+        if idleTimeout <= .zero || handshakeTimeout <= .zero {
+            throw .invalidConfiguration("idleTimeout and handshakeTimeout must be positive")
+        }
+        if maxConcurrentStreams == 0 || streamReceiveWindow == 0 || connectionReceiveWindow == 0 || streamSendBufferLimit <= 0 {
+            throw .invalidConfiguration("stream limits and windows must be positive")
+        }
+    }
+}

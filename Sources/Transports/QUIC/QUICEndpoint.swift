@@ -1,0 +1,330 @@
+import CRpcNet
+import Glibc
+public import Logging
+import Synchronization
+
+/// A UDP socket speaking QUIC (ngtcp2 + GnuTLS) on a reactor: it dials connections, and when
+/// listening accepts them.
+///
+/// Incoming datagrams are read in batches and routed by destination connection ID: the client's
+/// original DCID and every ID issued to a connection. Datagrams that are not QUIC, or belong to no
+/// connection and are not a valid Initial, are dropped and counted; nothing a peer sends can stop
+/// the endpoint serving its other connections.
+public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorResource, @unchecked Sendable {
+    /// Counters of what the endpoint saw; cheap to read from any thread.
+    public struct Statistics: Sendable, Equatable {
+        /// Datagrams read from the socket.
+        public var datagramsReceived = 0
+        /// Datagrams that were not parseable QUIC packets, or were truncated.
+        public var malformedDatagrams = 0
+        /// Packets for no known connection that could not start one.
+        public var unroutablePackets = 0
+        /// Connections that completed a handshake (accepted or dialled).
+        public var handshakesCompleted = 0
+        /// Connections that ended before their handshake completed.
+        public var handshakesFailed = 0
+        /// Initial packets refused because ``QUICConfiguration/maxConnections`` was reached or
+        /// the accept backlog was full.
+        public var connectionsRefused = 0
+        /// Connections currently held (handshaking, open, closing or draining).
+        public var liveConnections = 0
+    }
+
+    public let localAddress: SocketAddress
+    /// The settings the endpoint was created with.
+    public let configuration: QUICConfiguration
+
+    let reactor: Reactor
+    let socket: UDPSocket
+    let packetBatch: PacketBatch
+    private let logger: Logger
+    private let listening: Bool
+    private let acceptQueue: AsyncQueue<QUICConnection>
+    private let stats = Mutex(Statistics())
+    private let isClosed = Atomic<Bool>(false)
+
+    // Loop-thread state.
+    private let serverTLS: TLSContext?
+    private var clientTLS: TLSContext?
+    private var watcher: ReactorIO?
+    private let receiveBatch: ReceiveBatch
+    private var routes: [ConnectionID: QUICConnection] = [:]
+    private var connections: [ObjectIdentifier: QUICConnection] = [:]
+    private var touched: [QUICConnection] = []
+    private var waitingForWritable: [QUICConnection] = []
+    private let resetSecret: [UInt8]
+
+    /// Binds an endpoint at `address` (port 0 picks one) that accepts connections; the
+    /// configuration must name the server certificate and key.
+    public static func listen(
+        reactor: Reactor, address: SocketAddress, configuration: QUICConfiguration,
+        logger: Logger = Logger(label: "rpcnet.quic")
+    ) async throws -> QUICEndpoint {
+        try configuration.validate(asServer: true)
+        return try await reactor.submit { () throws(TransportError) in
+            try QUICEndpoint(reactor: reactor, address: address, configuration: configuration, listening: true, logger: logger)
+        }
+    }
+
+    /// Binds an endpoint that only dials out, on `bindAddress` (an ephemeral port by default).
+    public static func client(
+        reactor: Reactor, configuration: QUICConfiguration, bindAddress: SocketAddress = .loopback(),
+        logger: Logger = Logger(label: "rpcnet.quic")
+    ) async throws -> QUICEndpoint {
+        try configuration.validate(asServer: false)
+        return try await reactor.submit { () throws(TransportError) in
+            try QUICEndpoint(reactor: reactor, address: bindAddress, configuration: configuration, listening: false, logger: logger)
+        }
+    }
+
+    private init(reactor: Reactor, address: SocketAddress, configuration: QUICConfiguration, listening: Bool, logger: Logger) throws(TransportError) {
+        reactor.assertOnLoopThread()
+        self.reactor = reactor
+        self.configuration = configuration
+        self.listening = listening
+        serverTLS = listening ? try TLSContext(configuration: configuration, isServer: true) : nil
+        clientTLS = listening ? nil : try TLSContext(configuration: configuration, isServer: false)
+        socket = try UDPSocket(binding: address)
+        localAddress = socket.localAddress
+        var logger = logger
+        logger[metadataKey: "quic"] = "\(socket.localAddress)"
+        self.logger = logger
+        acceptQueue = AsyncQueue(capacity: configuration.acceptBacklog)
+        packetBatch = PacketBatch(maxPacketSize: configuration.maxUDPPayloadSize, maxPackets: 64, useGSO: socket.supportsGSO)
+        receiveBatch = ReceiveBatch(slotSize: max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
+        var secret = [UInt8](repeating: 0, count: 32)
+        _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
+        resetSecret = secret
+        watcher = ReactorIO(reactor: reactor, fd: socket.fd) { [unowned self] readable, writable in
+            if readable { readAvailable() }
+            if writable { resumeWriters() }
+        }
+        reactor.register(self)
+        logger.debug("quic endpoint bound", metadata: ["listening": "\(listening)", "gso": "\(socket.supportsGSO)"])
+    }
+
+    /// A snapshot of the endpoint's counters.
+    public var statistics: Statistics {
+        stats.withLock { $0 }
+    }
+
+    // MARK: Dialling and accepting
+
+    public func connect(to address: SocketAddress, serverName: String? = nil) async throws -> any TransportConnection {
+        try await dial(address, serverName: serverName)
+    }
+
+    /// Connects to `address`, verifying its certificate for `serverName` (default: the IP), and
+    /// returns once the handshake is confirmed (RFC 9001 §4.1.2), so a server that rejects this
+    /// client (missing certificate, wrong ALPN) fails the call rather than the first stream.
+    public func dial(_ address: SocketAddress, serverName: String? = nil) async throws -> QUICConnection {
+        guard !isClosed.load(ordering: .acquiring) else { throw TransportError.endpointClosed }
+        let connection = try await reactor.submit { () throws(TransportError) in
+            try self.startClient(to: address, serverName: serverName ?? address.ipString)
+        }
+        try await withTaskCancellationHandler {
+            try await connection.waitUntilConnected()
+        } onCancel: {
+            connection.close(code: 0, message: "connect cancelled")
+        }
+        return connection
+    }
+
+    private func startClient(to address: SocketAddress, serverName: String) throws(TransportError) -> QUICConnection {
+        guard watcher != nil else { throw .endpointClosed }
+        if clientTLS == nil { clientTLS = try TLSContext(configuration: configuration, isServer: false) }
+        let connection = QUICConnection(
+            endpoint: self, reactor: reactor, configuration: configuration, isServer: false,
+            localAddress: localAddress, remoteAddress: address, logger: logger)
+        try connection.startClient(tls: clientTLS!, serverName: serverName)
+        adopt(connection)
+        connection.flush()
+        return connection
+    }
+
+    public func accept() async throws -> (any TransportConnection)? {
+        try await acceptQueue.next()
+    }
+
+    /// The next connection a client opened, once its handshake completed; `nil` after ``close()``.
+    public func acceptConnection() async throws -> QUICConnection? {
+        try await acceptQueue.next()
+    }
+
+    public func close() {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        acceptQueue.finish()
+        reactor.execute { [self] in close(reason: .endpointClosed) }
+    }
+
+    func close(reason: CloseReason) {
+        isClosed.store(true, ordering: .releasing)
+        acceptQueue.finish()
+        guard let watcher else { return }
+        for connection in connections.values { connection.abort(reason: reason) }
+        watcher.close()
+        self.watcher = nil
+        socket.close()
+        reactor.unregister(self)
+        logger.debug("quic endpoint closed", metadata: ["reason": "\(reason)"])
+    }
+
+    /// Waits until every connection of a closed endpoint was released (for leak checks).
+    public func liveConnectionCount() async throws -> Int {
+        try await reactor.submit { self.connections.count }
+    }
+
+    // MARK: Connection bookkeeping (loop thread)
+
+    func tls(isServer: Bool) -> TLSContext? {
+        isServer ? serverTLS : clientTLS
+    }
+
+    private func adopt(_ connection: QUICConnection) {
+        connections[ObjectIdentifier(connection)] = connection
+        for id in connection.routedIDs { routes[id] = connection }
+        stats.withLock { $0.liveConnections = connections.count }
+    }
+
+    func route(_ id: ConnectionID, to connection: QUICConnection) {
+        routes[id] = connection
+    }
+
+    func unroute(_ id: ConnectionID) {
+        routes[id] = nil
+    }
+
+    func connectionEstablished(_ connection: QUICConnection) {
+        stats.withLock { $0.handshakesCompleted += 1 }
+        guard connection.isServer else { return }
+        if !acceptQueue.push(connection) {
+            stats.withLock { $0.connectionsRefused += 1 }
+            logger.warning("accept backlog full; refusing connection", metadata: ["peer": "\(connection.remoteAddress)"])
+            connection.close(code: 0x2, message: "server busy")
+        }
+    }
+
+    func connectionTerminated(_ connection: QUICConnection) {
+        for id in connection.routedIDs where routes[id] === connection { routes[id] = nil }
+        connections[ObjectIdentifier(connection)] = nil
+        waitingForWritable.removeAll { $0 === connection }
+        stats.withLock { $0.liveConnections = connections.count }
+    }
+
+    /// Derives the stateless-reset token of `cid` from the endpoint's secret (RFC 9000 §10.3.2).
+    func statelessResetToken(for cid: ngtcp2_cid, into token: UnsafeMutablePointer<UInt8>) {
+        var cid = cid
+        _ = resetSecret.withUnsafeBufferPointer { secret in
+            ngtcp2_crypto_generate_stateless_reset_token(token, secret.baseAddress, secret.count, &cid)
+        }
+    }
+
+    /// Same as ``statelessResetToken(for:into:)`` for a transport-parameter field.
+    func statelessResetToken(for cid: ngtcp2_cid, into token: inout (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) {
+        withUnsafeMutableBytes(of: &token) { raw in
+            statelessResetToken(for: cid, into: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
+    func waitForWritable(_ connection: QUICConnection) {
+        if !waitingForWritable.contains(where: { $0 === connection }) { waitingForWritable.append(connection) }
+        watcher?.setWantsWrite(true)
+    }
+
+    private func resumeWriters() {
+        watcher?.setWantsWrite(false)
+        let waiting = waitingForWritable
+        waitingForWritable.removeAll()
+        for connection in waiting { connection.flush() }
+    }
+
+    // MARK: Receiving (loop thread)
+
+    private func readAvailable() {
+        var received = 0
+        var malformed = 0
+        var unroutable = 0
+        do {
+            // Bounded, so a flood cannot starve timers and other sockets; libev calls again.
+            for _ in 0..<8 {
+                let count = try receiveBatch.receive(from: socket) { payload, source in
+                    guard let source else {
+                        malformed += 1
+                        return
+                    }
+                    switch dispatch(payload, from: source) {
+                    case .delivered: break
+                    case .malformed: malformed += 1
+                    case .unroutable: unroutable += 1
+                    }
+                }
+                received += count
+                if count < receiveBatch.slotCount { break }
+            }
+        } catch {
+            logger.warning("quic receive failed", metadata: ["error": "\(error)"])
+        }
+        let batch = touched
+        touched.removeAll(keepingCapacity: true)
+        for connection in batch { connection.flush() }
+        if received > 0 {
+            stats.withLock {
+                $0.datagramsReceived += received
+                $0.malformedDatagrams += malformed
+                $0.unroutablePackets += unroutable
+            }
+        }
+        if malformed + unroutable > 0 {
+            logger.trace("dropped datagrams", metadata: ["malformed": "\(malformed)", "unroutable": "\(unroutable)"])
+        }
+    }
+
+    private enum Dispatch {
+        case delivered
+        case malformed
+        case unroutable
+    }
+
+    private func dispatch(_ payload: UnsafeRawBufferPointer, from source: SocketAddress) -> Dispatch {
+        guard let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .malformed }
+        var versionCID = ngtcp2_version_cid()
+        let decoded = ngtcp2_pkt_decode_version_cid(&versionCID, base, payload.count, ConnectionID.issuedLength)
+        guard decoded == 0, let dcid = versionCID.dcid else {
+            return decoded == NGTCP2_ERR_VERSION_NEGOTIATION ? .unroutable : .malformed
+        }
+        let id = ConnectionID(UnsafeRawBufferPointer(start: dcid, count: versionCID.dcidlen))
+        if let connection = routes[id] {
+            deliver(payload, from: source, to: connection)
+            return .delivered
+        }
+        guard listening, let serverTLS else { return .unroutable }
+        var header = ngtcp2_pkt_hd()
+        guard ngtcp2_accept(&header, base, payload.count) == 0 else { return .unroutable }
+        guard connections.count < configuration.maxConnections else {
+            stats.withLock { $0.connectionsRefused += 1 }
+            return .unroutable
+        }
+        let connection = QUICConnection(
+            endpoint: self, reactor: reactor, configuration: configuration, isServer: true,
+            localAddress: localAddress, remoteAddress: source, logger: logger)
+        do {
+            try connection.startServer(tls: serverTLS, header: header)
+        } catch {
+            logger.warning("could not start connection", metadata: ["peer": "\(source)", "error": "\(error)"])
+            return .unroutable
+        }
+        adopt(connection)
+        deliver(payload, from: source, to: connection)
+        return .delivered
+    }
+
+    private func deliver(_ payload: UnsafeRawBufferPointer, from source: SocketAddress, to connection: QUICConnection) {
+        connection.receive(payload, from: source)
+        if !touched.contains(where: { $0 === connection }) { touched.append(connection) }
+    }
+
+    /// Records a handshake that never completed.
+    func handshakeFailed() {
+        stats.withLock { $0.handshakesFailed += 1 }
+    }
+}

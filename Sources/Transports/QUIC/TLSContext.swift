@@ -1,0 +1,152 @@
+import CRpcNet
+import Glibc
+
+/// GnuTLS credentials for one role (client or server) of an endpoint, and the factory of the
+/// per-connection TLS sessions that ngtcp2 drives. Loop-thread only.
+final class TLSContext {
+    /// TLS 1.3 only, AEADs QUIC defines (RFC 9001 §5.3), no middlebox compatibility mode (RFC 9001 §8.4).
+    private static let priority =
+        "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
+        + "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%DISABLE_TLS13_COMPAT_MODE"
+
+    let isServer: Bool
+    private let credentials: gnutls_certificate_credentials_t
+    private let applicationProtocols: [String]
+    private let requireClientCertificate: Bool
+
+    init(configuration: QUICConfiguration, isServer: Bool) throws(TransportError) {
+        self.isServer = isServer
+        self.applicationProtocols = configuration.applicationProtocols
+        self.requireClientCertificate = isServer && configuration.requireClientCertificate
+        var credentials: gnutls_certificate_credentials_t?
+        guard gnutls_certificate_allocate_credentials(&credentials) == GNUTLS_E_SUCCESS, let credentials else {
+            throw .invalidConfiguration("GnuTLS could not allocate credentials")
+        }
+        self.credentials = credentials
+        do throws(TransportError) {
+            if let chain = configuration.certificateChainFile, let key = configuration.privateKeyFile {
+                try Self.checkReadable(chain, what: "certificate chain")
+                try Self.checkReadable(key, what: "private key")
+                let result = gnutls_certificate_set_x509_key_file(credentials, chain, key, GNUTLS_X509_FMT_PEM)
+                guard result >= 0 else {
+                    throw .invalidConfiguration("cannot load certificate \(chain) with key \(key): \(String(cString: gnutls_strerror(result)))")
+                }
+            }
+            switch configuration.trustRoots {
+            case .system:
+                let result = gnutls_certificate_set_x509_system_trust(credentials)
+                guard result >= 0 else {
+                    throw .invalidConfiguration("cannot load the system trust store: \(String(cString: gnutls_strerror(result)))")
+                }
+            case .file(let path):
+                try Self.checkReadable(path, what: "trusted CA file")
+                let result = gnutls_certificate_set_x509_trust_file(credentials, path, GNUTLS_X509_FMT_PEM)
+                guard result > 0 else {
+                    throw .invalidConfiguration("no CA certificate could be loaded from \(path)")
+                }
+            }
+        } catch {
+            gnutls_certificate_free_credentials(credentials)
+            throw error
+        }
+    }
+
+    deinit {
+        gnutls_certificate_free_credentials(credentials)
+    }
+
+    private static func checkReadable(_ path: String, what: String) throws(TransportError) {
+        guard access(path, R_OK) == 0 else {
+            throw .invalidConfiguration("\(what) \(path) is not readable: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// Creates a session set up for ngtcp2, in the order GnuTLS and ngtcp2's helper need:
+    /// priorities, the QUIC hooks, the connection reference, credentials, ALPN, then (client)
+    /// server name and certificate verification, or (server) the client-certificate policy.
+    /// `serverName` must stay valid for the session's lifetime: GnuTLS keeps the pointer.
+    func makeSession(connectionReference: UnsafeMutablePointer<ngtcp2_crypto_conn_ref>, serverName: UnsafePointer<CChar>?) throws(TransportError) -> gnutls_session_t {
+        var session: gnutls_session_t?
+        let flags = (isServer ? GNUTLS_SERVER : GNUTLS_CLIENT).rawValue | GNUTLS_NO_END_OF_EARLY_DATA.rawValue
+        guard gnutls_init(&session, flags) == GNUTLS_E_SUCCESS, let session else {
+            throw .invalidConfiguration("GnuTLS could not create a session")
+        }
+        do throws(TransportError) {
+            try check(gnutls_priority_set_direct(session, Self.priority, nil), "gnutls_priority_set_direct")
+            let configured = isServer ? ngtcp2_crypto_gnutls_configure_server_session(session) : ngtcp2_crypto_gnutls_configure_client_session(session)
+            guard configured == 0 else { throw .invalidConfiguration("ngtcp2 could not configure the TLS session") }
+            gnutls_session_set_ptr(session, connectionReference)
+            try check(gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials)), "gnutls_credentials_set")
+            try setApplicationProtocols(session)
+            if isServer {
+                if requireClientCertificate {
+                    gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE)
+                    gnutls_session_set_verify_cert(session, nil, 0)
+                }
+            } else if let serverName {
+                // SNI carries DNS names only (RFC 6066 §3); an IP literal is still verified
+                // against the certificate's IP address entries.
+                if !Self.isIPLiteral(String(cString: serverName)) {
+                    try check(gnutls_server_name_set(session, GNUTLS_NAME_DNS, serverName, strlen(serverName)), "gnutls_server_name_set")
+                }
+                gnutls_session_set_verify_cert(session, serverName, 0)
+            }
+        } catch {
+            gnutls_deinit(session)
+            throw error
+        }
+        return session
+    }
+
+    private func setApplicationProtocols(_ session: gnutls_session_t) throws(TransportError) {
+        // GnuTLS copies the protocol names into the session.
+        var storage = applicationProtocols.map { Array($0.utf8) }
+        let result = storage.withUnsafeMutableBufferPointer { names in
+            var datums = names.indices.map { index in
+                names[index].withUnsafeMutableBufferPointer { gnutls_datum_t(data: $0.baseAddress, size: UInt32($0.count)) }
+            }
+            return gnutls_alpn_set_protocols(session, &datums, UInt32(datums.count), UInt32(GNUTLS_ALPN_MANDATORY.rawValue))
+        }
+        try check(result, "gnutls_alpn_set_protocols")
+    }
+
+    private func check(_ result: Int32, _ operation: String) throws(TransportError) {
+        guard result >= 0 else {
+            throw .invalidConfiguration("\(operation): \(String(cString: gnutls_strerror(result)))")
+        }
+    }
+
+    static func isIPLiteral(_ name: String) -> Bool {
+        (try? SocketAddress(ip: name, port: 0)) != nil && name != "localhost"
+    }
+
+    /// Explains a handshake that failed on this side, from the session's verification status
+    /// and the TLS alert ngtcp2 recorded.
+    func classifyLocalFailure(session: gnutls_session_t, alert: UInt8, hadPeerCertificate: Bool) -> TLSFailure {
+        let status = gnutls_session_get_verify_cert_status(session)
+        if status != 0 {
+            if status & GNUTLS_CERT_UNEXPECTED_OWNER.rawValue != 0 { return .hostnameMismatch }
+            if status & (GNUTLS_CERT_EXPIRED.rawValue | GNUTLS_CERT_NOT_ACTIVATED.rawValue) != 0 { return .certificateExpired }
+            if status & (GNUTLS_CERT_SIGNER_NOT_FOUND.rawValue | GNUTLS_CERT_SIGNER_NOT_CA.rawValue) != 0 { return .untrustedCertificate }
+            return .certificateRejected(status: status)
+        }
+        if isServer, requireClientCertificate, !hadPeerCertificate, alert == 116 || alert == 40 || alert == 42 {
+            return .clientCertificateMissing
+        }
+        if alert == 120 { return .noApplicationProtocol }
+        return .local(alert: alert, message: "")
+    }
+
+    /// Whether the peer presented a certificate.
+    static func peerPresentedCertificate(_ session: gnutls_session_t) -> Bool {
+        var count: UInt32 = 0
+        return gnutls_certificate_get_peers(session, &count) != nil && count > 0
+    }
+
+    /// The application protocol negotiated on `session`, if any.
+    static func negotiatedProtocol(_ session: gnutls_session_t) -> String? {
+        var datum = gnutls_datum_t()
+        guard gnutls_alpn_get_selected_protocol(session, &datum) == GNUTLS_E_SUCCESS, let data = datum.data else { return nil }
+        return String(decoding: UnsafeBufferPointer(start: data, count: Int(datum.size)), as: UTF8.self)
+    }
+}

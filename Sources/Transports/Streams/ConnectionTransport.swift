@@ -1,0 +1,39 @@
+/// A connection carrying multiplexed bidirectional streams: what the RPC layer runs on.
+///
+/// Implemented by ``QUICConnection`` (ngtcp2 + GnuTLS) and by the simulated network's
+/// connections, so RPC code is tested on the loopback network with a virtual clock and runs
+/// unchanged on QUIC.
+public protocol TransportConnection: AnyObject, Sendable {
+    /// This side's address.
+    var localAddress: SocketAddress { get }
+    /// The peer's address.
+    var remoteAddress: SocketAddress { get }
+    /// Opens a new bidirectional stream, waiting while the peer's stream limit is reached.
+    func openStream() async throws -> TransportStream
+    /// The next stream the peer opened; `nil` once the connection is closed.
+    func acceptStream() async throws -> TransportStream?
+    /// Closes the connection with an application error code (0 for a normal close) that the
+    /// peer receives; every open stream fails with ``TransportError/connectionClosed(_:)``.
+    func close(code: UInt64, message: String)
+    /// Waits until the connection has closed and returns why.
+    func closed() async -> CloseReason
+    /// Why the connection closed, or `nil` while it is open.
+    var closeReason: CloseReason? { get }
+}
+
+/// Accepts connections that peers open to it.
+public protocol ConnectionListener: AnyObject, Sendable {
+    /// The address peers connect to.
+    var localAddress: SocketAddress { get }
+    /// The next connection whose handshake completed; `nil` once the listener is closed.
+    func accept() async throws -> (any TransportConnection)?
+    /// Stops accepting and closes every connection.
+    func close()
+}
+
+/// Opens connections to listeners.
+public protocol ConnectionDialer: Sendable {
+    /// Connects to `address`, verifying the peer as `serverName` (a host name or IP literal;
+    /// defaults to the address's IP), and returns once the handshake is confirmed.
+    func connect(to address: SocketAddress, serverName: String?) async throws -> any TransportConnection
+}
