@@ -648,7 +648,6 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             logger.debug("connection terminated", metadata: ["reason": "\(reason)"])
         }
         phase = .closed
-        if !handshakeCompleted { endpoint.handshakeFailed() }
         finishApplicationState(reason)
         timer?.close()
         timer = nil
@@ -681,6 +680,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             return state.waiters
         }
         guard let waiters else { return }
+        if !handshakeCompleted { endpoint.handshakeFailed() }
         for stream in streams.values { stream.connectionClosed(reason) }
         streams.removeAll()
         writable.removeAll()

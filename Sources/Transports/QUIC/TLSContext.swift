@@ -23,31 +23,27 @@ final class TLSContext {
             throw .invalidConfiguration("GnuTLS could not allocate credentials")
         }
         self.credentials = credentials
-        do throws(TransportError) {
-            if let chain = configuration.certificateChainFile, let key = configuration.privateKeyFile {
-                try Self.checkReadable(chain, what: "certificate chain")
-                try Self.checkReadable(key, what: "private key")
-                let result = gnutls_certificate_set_x509_key_file(credentials, chain, key, GNUTLS_X509_FMT_PEM)
-                guard result >= 0 else {
-                    throw .invalidConfiguration("cannot load certificate \(chain) with key \(key): \(String(cString: gnutls_strerror(result)))")
-                }
+        // Every stored property is set: from here a throw runs deinit, which frees the credentials.
+        if let chain = configuration.certificateChainFile, let key = configuration.privateKeyFile {
+            try Self.checkReadable(chain, what: "certificate chain")
+            try Self.checkReadable(key, what: "private key")
+            let result = gnutls_certificate_set_x509_key_file(credentials, chain, key, GNUTLS_X509_FMT_PEM)
+            guard result >= 0 else {
+                throw .invalidConfiguration("cannot load certificate \(chain) with key \(key): \(String(cString: gnutls_strerror(result)))")
             }
-            switch configuration.trustRoots {
-            case .system:
-                let result = gnutls_certificate_set_x509_system_trust(credentials)
-                guard result >= 0 else {
-                    throw .invalidConfiguration("cannot load the system trust store: \(String(cString: gnutls_strerror(result)))")
-                }
-            case .file(let path):
-                try Self.checkReadable(path, what: "trusted CA file")
-                let result = gnutls_certificate_set_x509_trust_file(credentials, path, GNUTLS_X509_FMT_PEM)
-                guard result > 0 else {
-                    throw .invalidConfiguration("no CA certificate could be loaded from \(path)")
-                }
+        }
+        switch configuration.trustRoots {
+        case .system:
+            let result = gnutls_certificate_set_x509_system_trust(credentials)
+            guard result >= 0 else {
+                throw .invalidConfiguration("cannot load the system trust store: \(String(cString: gnutls_strerror(result)))")
             }
-        } catch {
-            gnutls_certificate_free_credentials(credentials)
-            throw error
+        case .file(let path):
+            try Self.checkReadable(path, what: "trusted CA file")
+            let result = gnutls_certificate_set_x509_trust_file(credentials, path, GNUTLS_X509_FMT_PEM)
+            guard result > 0 else {
+                throw .invalidConfiguration("no CA certificate could be loaded from \(path)")
+            }
         }
     }
 

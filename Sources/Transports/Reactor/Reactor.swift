@@ -47,6 +47,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     private var resources: [ObjectIdentifier: any ReactorResource] = [:]
     private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     private var shuttingDown = false
+    private var loopReleased = false
 
     /// How many queued items the loop runs before it polls for I/O again; bounds the latency that
     /// a storm of loop-local work can add to packet processing.
@@ -73,6 +74,14 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     }
 
     deinit {
+        releaseLoop()
+    }
+
+    /// Frees the libev loop and its watchers (closing its epoll and event descriptors); runs
+    /// once, on the loop thread after shutdown, or in deinit for a reactor that never ran.
+    private func releaseLoop() {
+        guard !loopReleased else { return }
+        loopReleased = true
         rpcnet_async_stop(loop, wakeup)
         rpcnet_prepare_stop(loop, prepare)
         rpcnet_async_free(wakeup)
@@ -121,8 +130,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     /// Returns false once the reactor has shut down.
     @discardableResult
     public func runOnce(blocking: Bool = false) -> Bool {
-        claimThread()
         if stopped.load(ordering: .acquiring) { return false }
+        claimThread()
         _ = rpcnet_loop_run(loop, blocking ? 2 : 1)
         finishShutdownIfNeeded()
         return !stopped.load(ordering: .acquiring)
@@ -168,25 +177,24 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
             local.append(work)
             return
         }
-        let wake: Bool? = inbox.withLock { inbox in
-            if inbox.closed { return nil }
+        // The wake-up is sent under the lock: once shutdown marks the inbox closed, no thread can
+        // be about to touch the loop it is going to free.
+        let accepted: Bool = inbox.withLock { inbox in
+            if inbox.closed { return false }
             inbox.work.append(work)
-            if inbox.wakePending { return false }
-            inbox.wakePending = true
+            if !inbox.wakePending {
+                inbox.wakePending = true
+                rpcnet_async_send(loop, wakeup)
+            }
             return true
         }
-        switch wake {
-        case nil:
+        if !accepted {
             if case .job(let job) = work {
                 // A task preferring this reactor must not hang once it is gone: it continues on
                 // the global executor and observes the shutdown from there.
                 globalConcurrentExecutor.enqueue(ExecutorJob(job))
             }
             rejected?()
-        case true?:
-            rpcnet_async_send(loop, wakeup)
-        case false?:
-            break
         }
     }
 
@@ -275,7 +283,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     }
 
     private func finishShutdownIfNeeded() {
-        guard stopped.load(ordering: .acquiring), !shutdownWaiters.isEmpty else { return }
+        guard stopped.load(ordering: .acquiring) else { return }
+        releaseLoop()
         let waiters = shutdownWaiters
         shutdownWaiters.removeAll()
         for waiter in waiters { waiter.resume() }

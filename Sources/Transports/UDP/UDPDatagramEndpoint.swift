@@ -19,7 +19,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
     private let flushScheduled = Atomic<Bool>(false)
 
     // Loop-thread state.
-    private let socket: UDPSocket
+    let socket: UDPSocket
     private var watcher: ReactorIO?
     private let batch: ReceiveBatch
 

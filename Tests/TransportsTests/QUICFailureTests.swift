@@ -1,0 +1,215 @@
+import Glibc
+import Testing
+
+@testable import Transports
+
+@Suite("QUIC failures give precise errors")
+struct QUICFailureTests {
+    /// Dials `server` with `clientConfiguration` as `serverName` and returns how the handshake failed.
+    private func handshakeFailure(
+        server serverConfiguration: QUICConfiguration = TestCertificates.server(),
+        client clientConfiguration: QUICConfiguration = TestCertificates.client(),
+        serverName: String = "localhost"
+    ) async throws -> (client: TransportError?, serverStatistics: QUICEndpoint.Statistics) {
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
+            let error: TransportError? = try await withTimeout {
+                do {
+                    let connection = try await client.dial(server.localAddress, serverName: serverName)
+                    connection.close(code: 0, message: "")
+                    return nil
+                } catch let error as TransportError {
+                    return error
+                }
+            }
+            // Wait until the server has concluded the handshake one way or the other.
+            for _ in 0..<500 where server.statistics.handshakesFailed + server.statistics.handshakesCompleted == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            let statistics = server.statistics
+            server.close()
+            client.close()
+            return (error, statistics)
+        }
+    }
+
+    @Test("a server certificate from an untrusted authority is refused")
+    func untrustedCertificate() async throws {
+        let result = try await handshakeFailure(client: TestCertificates.client(trusting: TestCertificates.otherCA))
+        #expect(result.client == .connectionClosed(.handshakeFailed(.untrustedCertificate)))
+        #expect(result.serverStatistics.handshakesCompleted == 0)
+    }
+
+    @Test("a certificate for another host name is refused")
+    func hostnameMismatch() async throws {
+        let result = try await handshakeFailure(serverName: "example.org")
+        #expect(result.client == .connectionClosed(.handshakeFailed(.hostnameMismatch)))
+    }
+
+    @Test("a certificate for another IP address is refused")
+    func ipMismatch() async throws {
+        let result = try await handshakeFailure(serverName: "127.0.0.2")
+        #expect(result.client == .connectionClosed(.handshakeFailed(.hostnameMismatch)))
+    }
+
+    @Test("an expired server certificate is refused")
+    func expiredCertificate() async throws {
+        let result = try await handshakeFailure(server: TestCertificates.server("expired"))
+        #expect(result.client == .connectionClosed(.handshakeFailed(.certificateExpired)))
+    }
+
+    @Test("an ALPN mismatch fails with no_application_protocol")
+    func alpnMismatch() async throws {
+        var client = TestCertificates.client()
+        client.applicationProtocols = ["h3"]
+        let result = try await handshakeFailure(client: client)
+        #expect(result.client == .connectionClosed(.handshakeFailed(.noApplicationProtocol)))
+        #expect(result.serverStatistics.handshakesCompleted == 0)
+        #expect(result.serverStatistics.handshakesFailed == 1)
+    }
+
+    @Test("a server requiring client certificates refuses a client without one, accepts one with one")
+    func mutualTLS() async throws {
+        var server = TestCertificates.server()
+        server.trustRoots = .file(TestCertificates.ca)
+        server.requireClientCertificate = true
+        let refused = try await handshakeFailure(server: server)
+        #expect(refused.client == .connectionClosed(.handshakeFailed(.clientCertificateMissing)))
+        #expect(refused.serverStatistics.handshakesCompleted == 0)
+
+        var client = TestCertificates.client()
+        client.certificateChainFile = TestCertificates.path("client.pem")
+        client.privateKeyFile = TestCertificates.path("client-key.pem")
+        let accepted = try await handshakeFailure(server: server, client: client)
+        #expect(accepted.client == nil)
+        #expect(accepted.serverStatistics.handshakesCompleted == 1)
+    }
+
+    @Test("configuration errors name the setting")
+    func configurationErrors() async throws {
+        try await withReactor { reactor in
+            await #expect(throws: TransportError.self) {
+                _ = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: QUICConfiguration())
+            }
+            let missing = QUICConfiguration.server(certificateChainFile: "/nonexistent/cert.pem", privateKeyFile: "/nonexistent/key.pem")
+            do {
+                _ = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: missing)
+                Issue.record("a missing certificate file must fail")
+            } catch let TransportError.invalidConfiguration(message) {
+                #expect(message.contains("/nonexistent/cert.pem"))
+            }
+            #expect(throws: AddressError.invalid("nonsense")) { try SocketAddress(parsing: "nonsense") }
+        }
+    }
+
+    @Test("a flood of random datagrams does not stop a concurrent echo")
+    func garbageFlood() async throws {
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let echoTask = startEchoServer(server)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
+            let attacker = try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback())
+            try await withTimeout(.seconds(60)) {
+                let connection = try await client.dial(server.localAddress, serverName: "localhost")
+                let flood = Task {
+                    let noise = patternBytes(count: 1 << 16, seed: 99)
+                    var generator = SystemRandomNumberGenerator()
+                    for index in 0..<20_000 {
+                        let size = Int.random(in: 1...1500, using: &generator)
+                        let start = Int.random(in: 0..<(noise.count - size), using: &generator)
+                        var bytes = Array(noise[start..<start + size])
+                        // Some look like QUIC long/short headers so they reach deeper parsing.
+                        if index % 3 == 0 { bytes[0] = 0xC0 | (bytes[0] & 0x0F) }
+                        if index % 3 == 1 { bytes[0] = 0x40 | (bytes[0] & 0x3F) }
+                        try? attacker.send(bytes, to: server.localAddress)
+                        if index % 256 == 0 { await Task.yield() }
+                    }
+                }
+                for round in 0..<50 {
+                    let stream = try await connection.openStream()
+                    let message = patternBytes(count: 2000, seed: UInt64(round))
+                    try await stream.write(message, finish: true)
+                    #expect(try await stream.readAll(limit: 4096) == message)
+                }
+                await flood.value
+                connection.close(code: 0, message: "")
+            }
+            #expect(server.statistics.malformedDatagrams + server.statistics.unroutablePackets > 0)
+            attacker.close()
+            server.close()
+            client.close()
+            await echoTask.value
+        }
+    }
+
+    @Test("an idle connection closes after the idle timeout on both sides")
+    func idleTimeout() async throws {
+        var serverConfiguration = TestCertificates.server()
+        serverConfiguration.idleTimeout = .milliseconds(300)
+        var clientConfiguration = TestCertificates.client()
+        clientConfiguration.idleTimeout = .milliseconds(300)
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
+            try await withTimeout {
+                let connection = try await client.dial(server.localAddress, serverName: "localhost")
+                let serverConnection = try #require(try await server.acceptConnection())
+                #expect(await connection.closed() == .idleTimeout)
+                #expect(await serverConnection.closed() == .idleTimeout)
+            }
+            #expect(try await server.liveConnectionCount() == 0)
+            #expect(try await client.liveConnectionCount() == 0)
+            server.close()
+            client.close()
+        }
+    }
+
+    @Test("keep-alive holds an idle connection open past the idle timeout")
+    func keepAlive() async throws {
+        var serverConfiguration = TestCertificates.server()
+        serverConfiguration.idleTimeout = .milliseconds(300)
+        var clientConfiguration = TestCertificates.client()
+        clientConfiguration.idleTimeout = .milliseconds(300)
+        clientConfiguration.keepAliveInterval = .milliseconds(100)
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
+            let connection = try await client.dial(server.localAddress, serverName: "localhost")
+            try await Task.sleep(for: .milliseconds(900))
+            #expect(connection.closeReason == nil)
+            connection.close(code: 0, message: "")
+            server.close()
+            client.close()
+        }
+    }
+
+    @Test("a peer that vanishes mid-stream fails the stream with the idle timeout")
+    func vanishingPeer() async throws {
+        // The client's keep-alive holds the connection open until the relay starts dropping;
+        // then only the server's idle timeout can notice the client is gone.
+        var serverConfiguration = TestCertificates.server()
+        serverConfiguration.idleTimeout = .seconds(1)
+        var clientConfiguration = TestCertificates.client()
+        clientConfiguration.keepAliveInterval = .milliseconds(100)
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let relay = try await UDPRelay.start(reactor: reactor, target: server.localAddress)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
+            try await withTimeout {
+                let connection = try await client.dial(relay.localAddress, serverName: "localhost")
+                let stream = try await connection.openStream()
+                try await stream.write([1, 2, 3])
+                let serverConnection = try #require(try await server.acceptConnection())
+                let serverStream = try #require(try await serverConnection.acceptStream())
+                #expect(try await serverStream.read() == [1, 2, 3])
+                relay.blackhole()  // the client is gone without a word
+                await #expect(throws: TransportError.connectionClosed(.idleTimeout)) { _ = try await serverStream.read() }
+                connection.close(code: 0, message: "")
+            }
+            relay.stop()
+            server.close()
+            client.close()
+        }
+    }
+}
