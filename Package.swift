@@ -38,6 +38,7 @@ let package = Package(
                 "CRpcNet",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             swiftSettings: strictSwift
         ),

@@ -1,4 +1,4 @@
-import DequeModule
+import HeapModule
 import Synchronization
 
 /// A clock that only moves when told to, for deterministic tests and simulations.
@@ -19,33 +19,45 @@ public final class VirtualClock: NetworkClock {
         case sleeper(CheckedContinuation<Void, any Error>)
     }
 
-    private struct Entry {
+    /// Orders waiters by deadline, then by scheduling order.
+    private struct Key: Comparable {
         var deadline: MonotonicInstant
         var sequence: UInt64
-        var waiter: Waiter
+
+        static func < (lhs: Key, rhs: Key) -> Bool {
+            (lhs.deadline, lhs.sequence) < (rhs.deadline, rhs.sequence)
+        }
     }
 
     private struct State {
         var now: MonotonicInstant
         var nextSequence: UInt64 = 0
-        /// Kept sorted by (deadline, sequence); inserts are O(n), which is fine for test sizes
-        /// and keeps the order obvious.
-        var entries: [Entry] = []
+        /// Deadlines in a heap; the waiters themselves by sequence, so cancelling is O(1)
+        /// (a cancelled key stays in the heap and is skipped when it surfaces).
+        var deadlines = Heap<Key>()
+        var waiters: [UInt64: Waiter] = [:]
+        var sleepers = 0
         var parkedSleepers: [CheckedContinuation<Void, Never>] = []
 
-        mutating func insert(_ entry: Entry) {
-            var low = 0
-            var high = entries.count
-            while low < high {
-                let mid = (low + high) / 2
-                let other = entries[mid]
-                if (other.deadline, other.sequence) < (entry.deadline, entry.sequence) {
-                    low = mid + 1
-                } else {
-                    high = mid
-                }
+        mutating func insert(_ waiter: Waiter, at deadline: MonotonicInstant, sequence: UInt64) {
+            deadlines.insert(Key(deadline: deadline, sequence: sequence))
+            waiters[sequence] = waiter
+            if case .sleeper = waiter { sleepers += 1 }
+        }
+
+        mutating func remove(_ sequence: UInt64) -> Waiter? {
+            guard let waiter = waiters.removeValue(forKey: sequence) else { return nil }
+            if case .sleeper = waiter { sleepers -= 1 }
+            return waiter
+        }
+
+        /// The earliest live deadline, dropping cancelled keys on the way.
+        mutating func earliest() -> Key? {
+            while let key = deadlines.min {
+                if waiters[key.sequence] != nil { return key }
+                deadlines.removeMin()
             }
-            entries.insert(entry, at: low)
+            return nil
         }
 
         mutating func nextSequenceNumber() -> UInt64 {
@@ -69,12 +81,7 @@ public final class VirtualClock: NetworkClock {
 
     /// The number of tasks currently suspended in ``sleep(until:tolerance:)``.
     public var sleeperCount: Int {
-        state.withLock { state in
-            state.entries.reduce(0) { count, entry in
-                if case .sleeper = entry.waiter { return count + 1 }
-                return count
-            }
-        }
+        state.withLock { $0.sleepers }
     }
 
     /// Runs `action` synchronously inside ``advance(by:)`` when time reaches `deadline`
@@ -83,7 +90,7 @@ public final class VirtualClock: NetworkClock {
     public func schedule(at deadline: MonotonicInstant, _ action: @escaping @Sendable () -> Void) -> TimerID {
         state.withLock { state in
             let sequence = state.nextSequenceNumber()
-            state.insert(Entry(deadline: deadline, sequence: sequence, waiter: .action(action)))
+            state.insert(.action(action), at: deadline, sequence: sequence)
             return TimerID(sequence: sequence)
         }
     }
@@ -97,11 +104,7 @@ public final class VirtualClock: NetworkClock {
     /// Cancels a scheduled action; returns false if it already ran or was cancelled.
     @discardableResult
     public func cancel(_ id: TimerID) -> Bool {
-        state.withLock { state in
-            guard let index = state.entries.firstIndex(where: { $0.sequence == id.sequence }) else { return false }
-            state.entries.remove(at: index)
-            return true
-        }
+        state.withLock { $0.remove(id.sequence) != nil }
     }
 
     public func sleep(until deadline: MonotonicInstant, tolerance: Duration? = nil) async throws {
@@ -111,7 +114,7 @@ public final class VirtualClock: NetworkClock {
                 let resumeNow: Bool = state.withLock { state in
                     if Task.isCancelled { return true }
                     if deadline <= state.now { return true }
-                    state.insert(Entry(deadline: deadline, sequence: sequence, waiter: .sleeper(continuation)))
+                    state.insert(.sleeper(continuation), at: deadline, sequence: sequence)
                     let parked = state.parkedSleepers
                     state.parkedSleepers.removeAll()
                     for waiter in parked { waiter.resume() }
@@ -121,10 +124,7 @@ public final class VirtualClock: NetworkClock {
             }
         } onCancel: {
             let continuation: CheckedContinuation<Void, any Error>? = state.withLock { state in
-                guard let index = state.entries.firstIndex(where: { $0.sequence == sequence }),
-                    case .sleeper(let continuation) = state.entries[index].waiter
-                else { return nil }
-                state.entries.remove(at: index)
+                guard case .sleeper(let continuation) = state.remove(sequence) else { return nil }
                 return continuation
             }
             continuation?.resume(throwing: CancellationError())
@@ -138,11 +138,7 @@ public final class VirtualClock: NetworkClock {
         while sleeperCount < count {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { state in
-                    let sleepers = state.entries.reduce(0) { count, entry in
-                        if case .sleeper = entry.waiter { return count + 1 }
-                        return count
-                    }
-                    if sleepers >= count { return true }
+                    if state.sleepers >= count { return true }
                     state.parkedSleepers.append(continuation)
                     return false
                 }
@@ -161,13 +157,13 @@ public final class VirtualClock: NetworkClock {
     public func advance(to target: MonotonicInstant) {
         while true {
             let due: Waiter? = state.withLock { state in
-                guard let first = state.entries.first, first.deadline <= target else {
+                guard let first = state.earliest(), first.deadline <= target else {
                     if state.now < target { state.now = target }
                     return nil
                 }
-                state.entries.removeFirst()
+                state.deadlines.removeMin()
                 if state.now < first.deadline { state.now = first.deadline }
-                return first.waiter
+                return state.remove(first.sequence)
             }
             guard let due else { return }
             switch due {
@@ -179,6 +175,6 @@ public final class VirtualClock: NetworkClock {
 
     /// The deadline of the earliest pending action or sleeper, if any.
     public var nextDeadline: MonotonicInstant? {
-        state.withLock { $0.entries.first?.deadline }
+        state.withLock { $0.earliest()?.deadline }
     }
 }

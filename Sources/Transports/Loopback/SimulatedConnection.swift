@@ -1,0 +1,323 @@
+import DequeModule
+
+/// Settings of simulated connections; they mirror the QUIC ones that matter to the layers above.
+public struct SimulatedConnectionConfiguration: Sendable {
+    /// Bytes a stream receives beyond what its reader consumed (flow-control window).
+    public var streamReceiveWindow = 256 * 1024
+    /// Unacknowledged bytes a stream buffers before its writer is suspended.
+    public var streamSendBufferLimit = 1024 * 1024
+    /// A connection whose traffic cannot get through (partition, frozen peer) for this long closes
+    /// with ``CloseReason/idleTimeout`` on both sides.
+    public var idleTimeout: Duration = .seconds(30)
+    /// A dial that gets no answer (no listener, partition) fails with
+    /// ``CloseReason/handshakeTimeout`` after this long.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// How often blocked traffic is retried, like a retransmission timer.
+    public var retransmitInterval: Duration = .milliseconds(50)
+
+    /// Creates the defaults.
+    public init() {}
+}
+
+/// Accepts simulated connections at one virtual address.
+public final class SimulatedListener: ConnectionListener {
+    public let localAddress: SocketAddress
+    let configuration: SimulatedConnectionConfiguration
+    private let network: SimulatedNetwork
+    private let queue = AsyncQueue<SimulatedConnection>(capacity: 1024)
+
+    init(network: SimulatedNetwork, address: SocketAddress, configuration: SimulatedConnectionConfiguration) {
+        self.network = network
+        self.localAddress = address
+        self.configuration = configuration
+    }
+
+    public func accept() async throws -> (any TransportConnection)? {
+        try await queue.next()
+    }
+
+    public func close() {
+        network.unlisten(self)
+        queue.finish()
+    }
+
+    func enqueue(_ connection: SimulatedConnection) -> Bool {
+        queue.push(connection)
+    }
+}
+
+/// Opens simulated connections from one virtual host.
+public struct SimulatedDialer: ConnectionDialer {
+    let network: SimulatedNetwork
+    let host: SocketAddress.Host
+    let configuration: SimulatedConnectionConfiguration
+
+    public func connect(to address: SocketAddress, serverName: String? = nil) async throws -> any TransportConnection {
+        let network = network
+        let local = network.ephemeralAddress(on: host)
+        let handshake = network.connectionDelay(from: host, to: address.host) + network.connectionDelay(from: address.host, to: host)
+        let configuration = configuration
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any TransportConnection, any Error>) in
+            network.clock.schedule(after: handshake) {
+                guard let listener = network.listener(at: address), network.canReach(from: local.host, to: address.host),
+                    network.canReach(from: address.host, to: local.host)
+                else {
+                    network.clock.schedule(after: max(configuration.handshakeTimeout - handshake, .zero)) {
+                        continuation.resume(throwing: TransportError.connectionClosed(.handshakeTimeout))
+                    }
+                    return
+                }
+                let client = SimulatedConnection(network: network, local: local, remote: address, configuration: configuration, initiator: true)
+                let server = SimulatedConnection(
+                    network: network, local: address, remote: local, configuration: listener.configuration, initiator: false)
+                client.pair(with: server)
+                guard listener.enqueue(server) else {
+                    continuation.resume(throwing: TransportError.connectionClosed(.peer(code: 0x2, message: "server busy")))
+                    return
+                }
+                continuation.resume(returning: client)
+            }
+        }
+    }
+}
+
+/// One side of a simulated connection: reliable, ordered, flow-controlled streams whose frames
+/// cross the ``SimulatedNetwork`` with its latency, partitions and freezes.
+public final class SimulatedConnection: TransportConnection, StreamDriver {
+    private enum Frame {
+        case data(id: Int64, bytes: [UInt8], fin: Bool, endOffset: UInt64)
+        case acknowledged(id: Int64, offset: UInt64)
+        case credit(id: Int64, bytes: Int)
+        case reset(id: Int64, code: UInt64)
+        case stopSending(id: Int64, code: UInt64)
+        case close(code: UInt64, message: String)
+    }
+
+    private struct SendWindow {
+        var sent: UInt64 = 0
+        var credit: UInt64
+    }
+
+    private struct State {
+        var peer: SimulatedConnection?
+        var streams: [Int64: TransportStream] = [:]
+        var windows: [Int64: SendWindow] = [:]
+        var nextStreamID: Int64
+        var outbound: Deque<(frame: Frame, readyAt: MonotonicInstant)> = []
+        var blockedSince: MonotonicInstant?
+        var closeReason: CloseReason?
+        var closeWaiters: [CheckedContinuation<CloseReason, Never>] = []
+    }
+
+    public let localAddress: SocketAddress
+    public let remoteAddress: SocketAddress
+    private let network: SimulatedNetwork
+    private let configuration: SimulatedConnectionConfiguration
+    private let incoming = AsyncQueue<TransportStream>(capacity: 1 << 16)
+    private let state: Locked<State>
+
+    init(network: SimulatedNetwork, local: SocketAddress, remote: SocketAddress, configuration: SimulatedConnectionConfiguration, initiator: Bool) {
+        self.network = network
+        self.localAddress = local
+        self.remoteAddress = remote
+        self.configuration = configuration
+        // Stream IDs as in QUIC (RFC 9000 §2.1): client-initiated bidirectional streams are 0, 4,
+        // 8…, server-initiated ones 1, 5, 9….
+        state = Locked(State(nextStreamID: initiator ? 0 : 1))
+    }
+
+    func pair(with peer: SimulatedConnection) {
+        state.withLock { $0.peer = peer }
+        peer.state.withLock { $0.peer = self }
+    }
+
+    // MARK: TransportConnection
+
+    public func openStream() async throws -> TransportStream {
+        try state.withLock { state throws(TransportError) in
+            if let reason = state.closeReason { throw .connectionClosed(reason) }
+            let id = state.nextStreamID
+            state.nextStreamID += 4
+            return makeStream(id: id, in: &state)
+        }
+    }
+
+    private func makeStream(id: Int64, in state: inout State) -> TransportStream {
+        let stream = TransportStream(id: id, sendBufferLimit: configuration.streamSendBufferLimit, driver: self)
+        state.streams[id] = stream
+        state.windows[id] = SendWindow(credit: UInt64(configuration.streamReceiveWindow))
+        return stream
+    }
+
+    public func acceptStream() async throws -> TransportStream? {
+        try await incoming.next()
+    }
+
+    public func close(code: UInt64, message: String) {
+        guard finish(.local(code: code, message: message)) else { return }
+        enqueue(.close(code: code, message: message))
+    }
+
+    public func closed() async -> CloseReason {
+        await withCheckedContinuation { continuation in
+            let reason: CloseReason? = state.withLock { state in
+                if let reason = state.closeReason { return reason }
+                state.closeWaiters.append(continuation)
+                return nil
+            }
+            if let reason { continuation.resume(returning: reason) }
+        }
+    }
+
+    public var closeReason: CloseReason? {
+        state.withLock { $0.closeReason }
+    }
+
+    /// Records the close and fails every stream; false if already closed.
+    @discardableResult
+    private func finish(_ reason: CloseReason) -> Bool {
+        let closed: (streams: [TransportStream], waiters: [CheckedContinuation<CloseReason, Never>])? = state.withLock { state in
+            guard state.closeReason == nil else { return nil }
+            state.closeReason = reason
+            defer {
+                state.streams.removeAll()
+                state.closeWaiters.removeAll()
+            }
+            return (Array(state.streams.values), state.closeWaiters)
+        }
+        guard let closed else { return false }
+        for stream in closed.streams { stream.connectionClosed(reason) }
+        incoming.finish()
+        for waiter in closed.waiters { waiter.resume(returning: reason) }
+        return true
+    }
+
+    // MARK: StreamDriver
+
+    func streamHasDataToSend(_ stream: TransportStream) {
+        let frames: [Frame] = state.withLock { state in
+            guard state.closeReason == nil, var window = state.windows[stream.id] else { return [] }
+            var frames: [Frame] = []
+            while true {
+                let allowance = Int(window.credit - min(window.credit, window.sent))
+                var taken: [UInt8] = []
+                var fin = false
+                stream.withUnsentData(maxRegions: 16) { regions, finPending in
+                    for region in regions where taken.count < min(allowance, 64 * 1024) {
+                        taken.append(contentsOf: region.prefix(min(allowance, 64 * 1024) - taken.count))
+                    }
+                    fin = finPending && taken.count == regions.reduce(0) { $0 + $1.count }
+                    return (taken.count, fin)
+                }
+                if taken.isEmpty && !fin { break }
+                window.sent += UInt64(taken.count)
+                frames.append(.data(id: stream.id, bytes: taken, fin: fin, endOffset: window.sent))
+                if fin || allowance == taken.count { break }
+            }
+            state.windows[stream.id] = window
+            return frames
+        }
+        for frame in frames { enqueue(frame) }
+    }
+
+    func stream(_ stream: TransportStream, consumed bytes: Int) {
+        enqueue(.credit(id: stream.id, bytes: bytes))
+    }
+
+    func stream(_ stream: TransportStream, reset code: UInt64) {
+        enqueue(.reset(id: stream.id, code: code))
+    }
+
+    func stream(_ stream: TransportStream, stopSending code: UInt64) {
+        enqueue(.stopSending(id: stream.id, code: code))
+    }
+
+    // MARK: Frames across the network
+
+    private func enqueue(_ frame: Frame) {
+        let readyAt = network.clock.now.advanced(by: network.connectionDelay(from: localAddress.host, to: remoteAddress.host))
+        let scheduleAt: MonotonicInstant = state.withLock { state in
+            // Frames stay in order: none is ready before the one ahead of it.
+            let ordered = max(readyAt, state.outbound.last?.readyAt ?? readyAt)
+            state.outbound.append((frame, ordered))
+            return ordered
+        }
+        network.clock.schedule(at: scheduleAt) { [self] in pump() }
+    }
+
+    /// Delivers every frame that is due, or retries later while the path is blocked.
+    private func pump() {
+        let now = network.clock.now
+        let reachable = network.canReach(from: localAddress.host, to: remoteAddress.host)
+        enum Step {
+            case deliver(SimulatedConnection, [Frame])
+            case retry
+            case timeout(SimulatedConnection?)
+            case nothing
+        }
+        let step: Step = state.withLock { state in
+            guard let first = state.outbound.first, first.readyAt <= now else { return .nothing }
+            guard reachable else {
+                let since = state.blockedSince ?? now
+                state.blockedSince = since
+                if since.duration(to: now) >= configuration.idleTimeout {
+                    state.outbound.removeAll()
+                    return .timeout(state.peer)
+                }
+                return .retry
+            }
+            state.blockedSince = nil
+            guard let peer = state.peer else { return .nothing }
+            var frames: [Frame] = []
+            while let next = state.outbound.first, next.readyAt <= now {
+                frames.append(state.outbound.removeFirst().frame)
+            }
+            return .deliver(peer, frames)
+        }
+        switch step {
+        case .deliver(let peer, let frames):
+            for frame in frames { peer.receive(frame) }
+        case .retry:
+            network.clock.schedule(after: configuration.retransmitInterval) { [self] in pump() }
+        case .timeout(let peer):
+            finish(.idleTimeout)
+            peer?.finish(.idleTimeout)
+        case .nothing:
+            break
+        }
+    }
+
+    private func receive(_ frame: Frame) {
+        switch frame {
+        case .data(let id, let bytes, let fin, let endOffset):
+            guard let stream = stream(id, createIfNew: true) else { return }
+            let dropped = bytes.withUnsafeBytes { stream.deliver($0, fin: fin) }
+            if dropped > 0 { enqueue(.credit(id: id, bytes: dropped)) }
+            enqueue(.acknowledged(id: id, offset: endOffset))
+        case .acknowledged(let id, let offset):
+            stream(id, createIfNew: false)?.acknowledge(upTo: offset)
+        case .credit(let id, let bytes):
+            let stream: TransportStream? = state.withLock { state in
+                state.windows[id]?.credit += UInt64(bytes)
+                return state.streams[id]
+            }
+            if let stream, stream.hasPendingSend { streamHasDataToSend(stream) }
+        case .reset(let id, let code):
+            _ = stream(id, createIfNew: true)?.deliverReset(code: code)
+        case .stopSending(let id, let code):
+            stream(id, createIfNew: false)?.deliverStopSending(code: code)
+        case .close(let code, let message):
+            finish(.peer(code: code, message: message))
+        }
+    }
+
+    private func stream(_ id: Int64, createIfNew: Bool) -> TransportStream? {
+        let (stream, isNew): (TransportStream?, Bool) = state.withLock { state in
+            if let stream = state.streams[id] { return (stream, false) }
+            guard createIfNew, state.closeReason == nil else { return (nil, false) }
+            return (makeStream(id: id, in: &state), true)
+        }
+        if let stream, isNew { _ = incoming.push(stream) }
+        return stream
+    }
+}

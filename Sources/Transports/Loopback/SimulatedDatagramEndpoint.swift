@@ -1,0 +1,53 @@
+import Synchronization
+
+/// A datagram endpoint on a ``SimulatedNetwork``.
+///
+/// Received datagrams go to a synchronous handler when one is installed (a deterministic
+/// simulation steps protocol state machines inside ``VirtualClock/advance(by:)``), otherwise to a
+/// bounded queue read by ``receive()``.
+public final class SimulatedDatagramEndpoint: DatagramTransport {
+    public let localAddress: SocketAddress
+    public let maxDatagramSize: Int
+
+    private let network: SimulatedNetwork
+    private let incoming: AsyncQueue<Datagram>
+    private let handler = Mutex<(@Sendable (Datagram) -> Void)?>(nil)
+    private let closed = Atomic<Bool>(false)
+
+    init(network: SimulatedNetwork, address: SocketAddress, receiveQueueCapacity: Int, maxDatagramSize: Int) {
+        self.network = network
+        self.localAddress = address
+        self.maxDatagramSize = maxDatagramSize
+        incoming = AsyncQueue(capacity: receiveQueueCapacity)
+    }
+
+    /// Delivers datagrams to `handler`, synchronously inside the clock's advance, instead of the queue.
+    public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
+        self.handler.withLock { $0 = handler }
+    }
+
+    public func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError) {
+        guard !closed.load(ordering: .relaxed) else { throw .endpointClosed }
+        guard payload.count <= maxDatagramSize else { throw .messageTooLarge(size: payload.count, limit: maxDatagramSize) }
+        network.send(payload, from: localAddress, to: destination)
+    }
+
+    public func receive() async throws -> Datagram? {
+        try await incoming.next()
+    }
+
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        network.unbind(self)
+        incoming.finish()
+    }
+
+    /// Takes a datagram from the network; false when the queue is full.
+    func accept(_ datagram: Datagram) -> Bool {
+        if let handler = handler.withLock({ $0 }) {
+            handler(datagram)
+            return true
+        }
+        return incoming.push(datagram)
+    }
+}
