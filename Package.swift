@@ -61,8 +61,8 @@ let package = Package(
             name: "RpcNetBenchmarks",
             dependencies: [
                 "Transports",
-                "CRpcNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RpcNetBenchmarks",
             swiftSettings: strictSwift

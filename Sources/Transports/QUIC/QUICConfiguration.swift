@@ -42,7 +42,8 @@ public struct QUICConfiguration: Sendable {
     /// Unacknowledged bytes a stream buffers before its writer is suspended.
     public var streamSendBufferLimit = 1024 * 1024
     /// Largest UDP payload this endpoint sends and accepts. The RFC 9000 floor is 1,200; 1,452
-    /// fits Ethernet. Loopback and jumbo-frame networks can use much more (up to 65,527).
+    /// fits Ethernet. Jumbo-frame networks (8,952) and loopback can use more, up to 65,507, the
+    /// most an IPv4 UDP datagram carries.
     public var maxUDPPayloadSize = 1452
     /// Server only: connections (established or handshaking) kept at once; further Initial
     /// packets are dropped.
@@ -81,8 +82,8 @@ public struct QUICConfiguration: Sendable {
         if (certificateChainFile == nil) != (privateKeyFile == nil) {
             throw .invalidConfiguration("certificateChainFile and privateKeyFile go together")
         }
-        if !(1200...65_527).contains(maxUDPPayloadSize) {
-            throw .invalidConfiguration("maxUDPPayloadSize must be within 1200...65527")
+        if !(1200...65_507).contains(maxUDPPayloadSize) {
+            throw .invalidConfiguration("maxUDPPayloadSize must be within 1200...65507")
         }
         if idleTimeout <= .zero || handshakeTimeout <= .zero {
             throw .invalidConfiguration("idleTimeout and handshakeTimeout must be positive")

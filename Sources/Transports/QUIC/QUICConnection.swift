@@ -382,8 +382,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         writable.append(stream)
     }
 
-    /// Coalesces flushes requested during one loop iteration into one.
-    private func scheduleFlush() {
+    /// Coalesces flushes requested during one loop iteration into one, run before the loop polls.
+    func scheduleFlush() {
         guard !flushQueued else { return }
         flushQueued = true
         reactor.execute { [self] in

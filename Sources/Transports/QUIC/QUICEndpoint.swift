@@ -264,9 +264,10 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         } catch {
             logger.warning("quic receive failed", metadata: ["error": "\(error)"])
         }
-        let batch = touched
+        // Deferred to the end of this loop iteration: application work woken by these packets
+        // (a handler answering a request) runs first, so its bytes leave with the ACKs.
+        for connection in touched { connection.scheduleFlush() }
         touched.removeAll(keepingCapacity: true)
-        for connection in batch { connection.flush() }
         if received > 0 {
             stats.withLock {
                 $0.datagramsReceived += received
