@@ -16,7 +16,7 @@ demo: setup
 
 test: setup
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-xctest
 
 bench: setup
 	$(SWIFT) build -c release --product rpcnet-bench

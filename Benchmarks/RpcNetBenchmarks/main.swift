@@ -22,10 +22,11 @@ struct RpcNetBench: AsyncParsableCommand {
     @Flag(help: "Log transport events at debug level to standard error.")
     var verbose = false
     @Option(help: .hidden) var udpEchoPort: Int?
+    @Flag(help: .hidden) var udpEchoSpin = false
 
     func run() async throws {
         if let udpEchoPort {
-            try udpEchoProcess(port: UInt16(udpEchoPort))
+            try udpEchoProcess(port: UInt16(udpEchoPort), spin: udpEchoSpin)
             return
         }
         if verbose {
@@ -38,14 +39,20 @@ struct RpcNetBench: AsyncParsableCommand {
         say("rpcnet-bench on \(machineDescription())")
         say("round trips: \(roundTrips) × \(payload) B; bulk: \(bulkMiB) MiB per run\n")
 
-        let udpProcesses = try udpPingPongAcrossProcesses(roundTrips: roundTrips, payload: payload)
+        let udpProcesses = try udpPingPongAcrossProcesses(roundTrips: roundTrips, payload: payload, spin: false)
         say(row("UDP ping-pong floor (2 processes, blocking)", udpProcesses))
+        let udpSpinning = try udpPingPongAcrossProcesses(roundTrips: roundTrips, payload: payload, spin: true)
+        say(row("UDP ping-pong floor (2 processes, busy-polling)", udpSpinning))
         let udp = try udpPingPong(roundTrips: roundTrips, payload: payload)
         say(row("UDP ping-pong floor (2 threads, blocking)", udp))
         let quic = try await quicStreamRoundTrips(roundTrips: roundTrips, payload: payload)
         say(row("QUIC stream echo round trip (2 reactor threads)", quic))
-        say(String(format: "  QUIC p50 / UDP p50: %.2f× the 2-process floor, %.2f× the 2-thread floor\n",
+        let quicPolling = try await quicStreamRoundTrips(roundTrips: roundTrips, payload: payload, busyPoll: .microseconds(200))
+        say(row("QUIC stream echo round trip (reactors busy-poll)", quicPolling))
+        say(String(format: "  blocking:     QUIC p50 / UDP p50 = %.2f× (2-process floor), %.2f× (2-thread floor)",
             quic.percentile(0.5) / udpProcesses.percentile(0.5), quic.percentile(0.5) / udp.percentile(0.5)))
+        say(String(format: "  busy-polling: QUIC p50 / UDP p50 = %.2f× (2-process busy-polling floor)\n",
+            quicPolling.percentile(0.5) / udpSpinning.percentile(0.5)))
 
         for udpPayload in [1452, 8952, 65_000] {
             let (bytes, seconds) = try await quicBulk(bytes: bulkMiB << 20, maxUDPPayloadSize: udpPayload)
@@ -100,13 +107,13 @@ struct RpcNetBench: AsyncParsableCommand {
 
     /// The same ping-pong against an echo in a child process (this executable with a hidden
     /// option), as the floor quoted in the design notes was measured.
-    private func udpPingPongAcrossProcesses(roundTrips: Int, payload: Int) throws -> Samples {
+    private func udpPingPongAcrossProcesses(roundTrips: Int, payload: Int, spin: Bool) throws -> Samples {
         let probe = try blockingSocket()
         let port = localAddress(probe).port
         close(probe)
         let child = Process()
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-        child.arguments = ["--udp-echo-port", "\(port)"]
+        child.arguments = ["--udp-echo-port", "\(port)"] + (spin ? ["--udp-echo-spin"] : [])
         try child.run()
         defer {
             child.terminate()
@@ -129,7 +136,11 @@ struct RpcNetBench: AsyncParsableCommand {
         for index in 0..<(roundTrips + warmup) {
             let sent = clock.now
             _ = server.withSockAddr { sendto(client, message, message.count, 0, $0, $1) }
-            guard recv(client, &message, message.count, 0) > 0 else { continue }
+            if spin {
+                while recv(client, &message, message.count, Int32(MSG_DONTWAIT)) < 0, errno == EAGAIN {}
+            } else {
+                guard recv(client, &message, message.count, 0) > 0 else { continue }
+            }
             if index >= warmup { samples.add(sent.duration(to: clock.now)) }
         }
         samples.elapsed = started.duration(to: clock.now)
@@ -137,8 +148,8 @@ struct RpcNetBench: AsyncParsableCommand {
         return samples
     }
 
-    /// The child side: echo datagrams on `port` until killed.
-    private func udpEchoProcess(port: UInt16) throws {
+    /// The child side: echo datagrams on `port` until killed, blocking or spinning on `recv`.
+    private func udpEchoProcess(port: UInt16, spin: Bool) throws {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         guard SocketAddress.loopback(port: port).withSockAddr({ bind(fd, $0, $1) }) == 0 else {
             throw TransportError.system(operation: "bind", errno: errno)
@@ -148,7 +159,7 @@ struct RpcNetBench: AsyncParsableCommand {
         while true {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, 0, $0, &length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, spin ? Int32(MSG_DONTWAIT) : 0, $0, &length) }
             }
             guard n > 0 else { continue }
             _ = withUnsafePointer(to: &peer) {
@@ -174,9 +185,9 @@ struct RpcNetBench: AsyncParsableCommand {
 
     // MARK: QUIC
 
-    private func endpoints(maxUDPPayloadSize: Int = 1452) async throws -> (Reactor, Reactor, QUICEndpoint, QUICEndpoint) {
-        let serverReactor = try Reactor.start(name: "bench-server")
-        let clientReactor = try Reactor.start(name: "bench-client")
+    private func endpoints(maxUDPPayloadSize: Int = 1452, busyPoll: Duration = .zero) async throws -> (Reactor, Reactor, QUICEndpoint, QUICEndpoint) {
+        let serverReactor = try Reactor.start(name: "bench-server", busyPollWindow: busyPoll)
+        let clientReactor = try Reactor.start(name: "bench-client", busyPollWindow: busyPoll)
         var serverConfiguration = QUICConfiguration.server(certificateChainFile: "\(certs)/server.pem", privateKeyFile: "\(certs)/server-key.pem")
         serverConfiguration.maxUDPPayloadSize = maxUDPPayloadSize
         var clientConfiguration = QUICConfiguration.client(trustedCAFile: "\(certs)/ca.pem")
@@ -188,8 +199,8 @@ struct RpcNetBench: AsyncParsableCommand {
 
     /// One persistent stream; the echo runs on the server's reactor and the measuring loop on
     /// the client's, so neither side hops threads.
-    private func quicStreamRoundTrips(roundTrips: Int, payload: Int) async throws -> Samples {
-        let (serverReactor, clientReactor, server, client) = try await endpoints()
+    private func quicStreamRoundTrips(roundTrips: Int, payload: Int, busyPoll: Duration = .zero) async throws -> Samples {
+        let (serverReactor, clientReactor, server, client) = try await endpoints(busyPoll: busyPoll)
         let echo = Task(executorPreference: serverReactor) {
             guard let connection = try await server.acceptConnection(), let stream = try await connection.acceptStream() else { return }
             while let chunk = try await stream.read() { try await stream.write(chunk) }

@@ -35,8 +35,6 @@ int rpcnet_loop_run(rpcnet_loop *loop, int flags) {
 }
 
 void rpcnet_loop_break(rpcnet_loop *loop) { ev_break(loop->ev, EVBREAK_ALL); }
-double rpcnet_loop_now(rpcnet_loop *loop) { return ev_now(loop->ev); }
-void rpcnet_loop_update_now(rpcnet_loop *loop) { ev_now_update(loop->ev); }
 
 void rpcnet_thread_set_name(pthread_t thread, const char *name) {
   char truncated[16];

@@ -53,12 +53,6 @@ ngtcp2_ssize rpcnet_ngtcp2_conn_write_connection_close(ngtcp2_conn *conn, ngtcp2
   return ngtcp2_conn_write_connection_close(conn, path, &pi, dest, destlen, ccerr, ts);
 }
 
-uint64_t rpcnet_ngtcp2_conn_smoothed_rtt(ngtcp2_conn *conn) {
-  ngtcp2_conn_stat stat;
-  ngtcp2_conn_get_conn_stat(conn, &stat);
-  return stat.smoothed_rtt;
-}
-
 void rpcnet_ngtcp2_callbacks_init(ngtcp2_callbacks *cb, int is_server) {
   *cb = (ngtcp2_callbacks){0};
   if (is_server) {

@@ -38,10 +38,6 @@ void rpcnet_loop_destroy(rpcnet_loop *loop);
 int rpcnet_loop_run(rpcnet_loop *loop, int flags);
 /// Makes the innermost `rpcnet_loop_run` return (EVBREAK_ALL).
 void rpcnet_loop_break(rpcnet_loop *loop);
-/// libev's cached loop time in seconds.
-double rpcnet_loop_now(rpcnet_loop *loop);
-/// Refreshes libev's cached time.
-void rpcnet_loop_update_now(rpcnet_loop *loop);
 
 /// Event mask bits (EV_READ, EV_WRITE).
 enum { RPCNET_EV_READ = 1, RPCNET_EV_WRITE = 2 };
@@ -124,8 +120,6 @@ ngtcp2_ssize rpcnet_ngtcp2_conn_write_connection_close(ngtcp2_conn *conn, ngtcp2
                                                        uint8_t *dest, size_t destlen,
                                                        const ngtcp2_connection_close_error *ccerr,
                                                        ngtcp2_tstamp ts);
-/// Smoothed RTT of the connection in nanoseconds.
-uint64_t rpcnet_ngtcp2_conn_smoothed_rtt(ngtcp2_conn *conn);
 
 /// Fills the callbacks that ngtcp2's GnuTLS crypto helper provides (initial, crypto data, AEAD,
 /// header protection, key update, retry, path challenge, version negotiation). The application

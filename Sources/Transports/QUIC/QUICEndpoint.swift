@@ -84,14 +84,14 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         self.listening = listening
         serverTLS = listening ? try TLSContext(configuration: configuration, isServer: true) : nil
         clientTLS = listening ? nil : try TLSContext(configuration: configuration, isServer: false)
-        socket = try UDPSocket(binding: address)
+        socket = try UDPSocket(binding: address, enableGRO: true)
         localAddress = socket.localAddress
         var logger = logger
         logger[metadataKey: "quic"] = "\(socket.localAddress)"
         self.logger = logger
         acceptQueue = AsyncQueue(capacity: configuration.acceptBacklog)
         packetBatch = PacketBatch(maxPacketSize: configuration.maxUDPPayloadSize, maxPackets: 64, useGSO: socket.supportsGSO)
-        receiveBatch = ReceiveBatch(slotSize: max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
+        receiveBatch = ReceiveBatch(slotSize: socket.usesGRO ? 65_536 : max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
         var secret = [UInt8](repeating: 0, count: 32)
         _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
         resetSecret = secret

@@ -44,6 +44,7 @@ final class ReactorIO {
     }
 
     fileprivate func fire(_ revents: Int32) {
+        reactor.noteActivity()
         handler?(revents & Int32(RPCNET_EV_READ) != 0, revents & Int32(RPCNET_EV_WRITE) != 0)
     }
 }

@@ -51,6 +51,7 @@ public final class ReactorTimer {
     }
 
     fileprivate func fire() {
+        reactor.noteActivity()
         handler?()
     }
 }

@@ -10,9 +10,13 @@ final class UDPSocket {
     let localAddress: SocketAddress
     /// Whether the kernel accepted UDP_SEGMENT (GSO) on this socket.
     let supportsGSO: Bool
+    /// Whether the kernel may coalesce received datagrams of one flow (UDP_GRO); receive slots
+    /// must then hold 64 KiB and ``ReceiveBatch`` splits them again.
+    let usesGRO: Bool
 
-    /// Creates a socket bound to `address` (port 0 picks a free port).
-    init(binding address: SocketAddress, bufferSize: Int32 = 4 << 20) throws(TransportError) {
+    /// Creates a socket bound to `address` (port 0 picks a free port), with GRO when asked and
+    /// supported.
+    init(binding address: SocketAddress, bufferSize: Int32 = 4 << 20, enableGRO: Bool = false) throws(TransportError) {
         let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system(operation: "socket", errno: errno) }
         var size = bufferSize
@@ -41,6 +45,7 @@ final class UDPSocket {
         self.fd = fd
         self.localAddress = local
         self.supportsGSO = rpcnet_udp_gso_supported(fd) != 0
+        self.usesGRO = enableGRO && rpcnet_udp_enable_gro(fd) == 0
     }
 
     /// Closes the descriptor; the socket is unusable afterwards.
@@ -82,8 +87,9 @@ final class ReceiveBatch {
         meta.deallocate()
     }
 
-    /// Receives one batch from `socket` and calls `body` for each datagram (payload, source);
-    /// truncated datagrams are reported with a nil source. Returns how many were received.
+    /// Receives one batch from `socket` and calls `body` for each datagram (payload, source),
+    /// splitting GRO-coalesced ones; truncated datagrams are reported with a nil source. Returns
+    /// how many receive slots were filled.
     func receive(from socket: UDPSocket, _ body: (UnsafeRawBufferPointer, SocketAddress?) -> Void) throws(TransportError) -> Int {
         let count = rpcnet_udp_recv_batch(socket.fd, buffer.assumingMemoryBound(to: UInt8.self), slotSize, slotCount, meta)
         guard count >= 0 else { throw .system(operation: "recvmmsg", errno: -count) }
@@ -95,7 +101,13 @@ final class ReceiveBatch {
                 continue
             }
             let source = withUnsafeBytes(of: info.source) { SocketAddress($0.baseAddress!, length: Int(info.source_len)) }
-            body(payload, source)
+            let segment = info.segment_size > 0 ? info.segment_size : max(payload.count, 1)
+            var offset = 0
+            repeat {
+                let end = min(offset + segment, payload.count)
+                body(UnsafeRawBufferPointer(rebasing: payload[offset..<end]), source)
+                offset = end
+            } while offset < payload.count
         }
         return Int(count)
     }
