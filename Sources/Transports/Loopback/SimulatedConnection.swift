@@ -105,8 +105,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
         var nextStreamID: Int64
         var outbound: Deque<(frame: Frame, readyAt: MonotonicInstant)> = []
         var blockedSince: MonotonicInstant?
-        var closeReason: CloseReason?
-        var closeWaiters: [CheckedContinuation<CloseReason, Never>] = []
+        var closed = false
     }
 
     public let localAddress: SocketAddress
@@ -114,6 +113,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     private let network: SimulatedNetwork
     private let configuration: SimulatedConnectionConfiguration
     private let incoming = AsyncQueue<TransportStream>(capacity: 1 << 16)
+    private let closeSignal = CloseSignal()
     private let state: Locked<State>
 
     init(network: SimulatedNetwork, local: SocketAddress, remote: SocketAddress, configuration: SimulatedConnectionConfiguration, initiator: Bool) {
@@ -135,7 +135,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
 
     public func openStream() async throws -> TransportStream {
         try state.withLock { state throws(TransportError) in
-            if let reason = state.closeReason { throw .connectionClosed(reason) }
+            if state.closed, let reason = closeSignal.reason { throw .connectionClosed(reason) }
             let id = state.nextStreamID
             state.nextStreamID += 4
             return makeStream(id: id, in: &state)
@@ -159,36 +159,25 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     }
 
     public func closed() async -> CloseReason {
-        await withCheckedContinuation { continuation in
-            let reason: CloseReason? = state.withLock { state in
-                if let reason = state.closeReason { return reason }
-                state.closeWaiters.append(continuation)
-                return nil
-            }
-            if let reason { continuation.resume(returning: reason) }
-        }
+        await closeSignal.wait()
     }
 
     public var closeReason: CloseReason? {
-        state.withLock { $0.closeReason }
+        closeSignal.reason
     }
 
     /// Records the close and fails every stream; false if already closed.
     @discardableResult
     private func finish(_ reason: CloseReason) -> Bool {
-        let closed: (streams: [TransportStream], waiters: [CheckedContinuation<CloseReason, Never>])? = state.withLock { state in
-            guard state.closeReason == nil else { return nil }
-            state.closeReason = reason
-            defer {
-                state.streams.removeAll()
-                state.closeWaiters.removeAll()
-            }
-            return (Array(state.streams.values), state.closeWaiters)
+        // The reason is recorded before `closed` is set, so whoever sees `closed` finds it.
+        guard closeSignal.close(reason) else { return false }
+        let streams: [TransportStream] = state.withLock { state in
+            state.closed = true
+            defer { state.streams.removeAll() }
+            return Array(state.streams.values)
         }
-        guard let closed else { return false }
-        for stream in closed.streams { stream.connectionClosed(reason) }
+        for stream in streams { stream.connectionClosed(reason) }
         incoming.finish()
-        for waiter in closed.waiters { waiter.resume(returning: reason) }
         return true
     }
 
@@ -196,7 +185,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
 
     func streamHasDataToSend(_ stream: TransportStream) {
         let frames: [Frame] = state.withLock { state in
-            guard state.closeReason == nil, var window = state.windows[stream.id] else { return [] }
+            guard !state.closed, var window = state.windows[stream.id] else { return [] }
             var frames: [Frame] = []
             while true {
                 let allowance = Int(window.credit - min(window.credit, window.sent))
@@ -314,7 +303,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     private func stream(_ id: Int64, createIfNew: Bool) -> TransportStream? {
         let (stream, isNew): (TransportStream?, Bool) = state.withLock { state in
             if let stream = state.streams[id] { return (stream, false) }
-            guard createIfNew, state.closeReason == nil else { return (nil, false) }
+            guard createIfNew, !state.closed else { return (nil, false) }
             return (makeStream(id: id, in: &state), true)
         }
         if let stream, isNew { _ = incoming.push(stream) }

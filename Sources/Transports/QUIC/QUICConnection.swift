@@ -31,7 +31,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     private let logger: Logger
 
     // Thread-safe state.
-    private let closeState = Locked<(reason: CloseReason?, waiters: [CheckedContinuation<CloseReason, Never>])>((nil, []))
+    private let closeSignal = CloseSignal()
     private let incomingStreams: AsyncQueue<TransportStream>
     private let crossThread = Locked(CrossThreadRequests())
     private let wakeScheduled = Atomic<Bool>(false)
@@ -276,18 +276,11 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     }
 
     public func closed() async -> CloseReason {
-        await withCheckedContinuation { continuation in
-            let reason: CloseReason? = closeState.withLock { state in
-                if let reason = state.reason { return reason }
-                state.waiters.append(continuation)
-                return nil
-            }
-            if let reason { continuation.resume(returning: reason) }
-        }
+        await closeSignal.wait()
     }
 
     public var closeReason: CloseReason? {
-        closeState.withLock { $0.reason }
+        closeSignal.reason
     }
 
     // MARK: StreamDriver
@@ -673,13 +666,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
 
     /// Fails every stream and waiter with `reason` and records it; runs once.
     private func finishApplicationState(_ reason: CloseReason) {
-        let waiters: [CheckedContinuation<CloseReason, Never>]? = closeState.withLock { state in
-            guard state.reason == nil else { return nil }
-            state.reason = reason
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        guard let waiters else { return }
+        guard closeSignal.close(reason) else { return }
         if !handshakeCompleted { endpoint.handshakeFailed() }
         for stream in streams.values { stream.connectionClosed(reason) }
         streams.removeAll()
@@ -690,7 +677,6 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         openWaiters.removeAll()
         connectWaiter?.resume(throwing: TransportError.connectionClosed(reason))
         connectWaiter = nil
-        for waiter in waiters { waiter.resume(returning: reason) }
     }
 
     // MARK: ngtcp2 callbacks (loop thread)
