@@ -103,9 +103,10 @@ rpcnet_timer *rpcnet_timer_new(rpcnet_watcher_cb cb, void *context) {
 }
 
 void rpcnet_timer_arm(rpcnet_loop *loop, rpcnet_timer *w, double seconds) {
-  // ev_timer_again with a zero repeat would stop the timer; use a tiny positive delay instead.
-  w->watcher.repeat = seconds > 0 ? seconds : 1e-9;
-  ev_timer_again(loop->ev, &w->watcher);
+  // One-shot: restart with no repeat interval.
+  ev_timer_stop(loop->ev, &w->watcher);
+  ev_timer_set(&w->watcher, seconds > 0 ? seconds : 0., 0.);
+  ev_timer_start(loop->ev, &w->watcher);
 }
 
 void rpcnet_timer_stop(rpcnet_loop *loop, rpcnet_timer *w) { ev_timer_stop(loop->ev, &w->watcher); }

@@ -213,3 +213,49 @@ struct QUICFailureTests {
         }
     }
 }
+
+@Suite("QUIC hostile datagrams")
+struct QUICHostileDatagramTests {
+    @Test("empty datagrams and over-long connection IDs are dropped, and the endpoint keeps serving")
+    func craftedDatagrams() async throws {
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let echoTask = startEchoServer(server)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
+            let attacker = try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback())
+            try await withTimeout {
+                let connection = try await client.dial(server.localAddress, serverName: "localhost")
+                // Version Negotiation-shaped packet (version 0) with a 21-byte DCID; an empty datagram;
+                // a long header claiming a 255-byte DCID; a short header with nothing after it.
+                let versionZero: [UInt8] = [0x80, 0, 0, 0, 0, 21] + [UInt8](repeating: 0xAB, count: 21) + [0]
+                let hugeDCID: [UInt8] = [0xC0, 0, 0, 0, 1, 255] + [UInt8](repeating: 1, count: 40)
+                for datagram in [versionZero, [], hugeDCID, [0x40]] {
+                    try attacker.send(datagram, to: server.localAddress)
+                    try attacker.send(datagram, to: client.localAddress)
+                }
+                let stream = try await connection.openStream()
+                try await stream.write([1, 2, 3], finish: true)
+                #expect(try await stream.readAll(limit: 16) == [1, 2, 3])
+                connection.close(code: 0, message: "")
+            }
+            #expect(server.statistics.malformedDatagrams + server.statistics.unroutablePackets >= 4)
+            attacker.close()
+            server.close()
+            client.close()
+            await echoTask.value
+        }
+    }
+
+    @Test("calls on a connection whose reactor shut down fail instead of hanging")
+    func callsAfterShutdown() async throws {
+        let reactor = try Reactor.start()
+        let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+        let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
+        let connection = try await client.dial(server.localAddress, serverName: "localhost")
+        await reactor.shutdown()
+        try await withTimeout {
+            await #expect(throws: TransportError.connectionClosed(.reactorShutdown)) { _ = try await connection.openStream() }
+            await #expect(throws: (any Error).self) { _ = try await client.dial(server.localAddress, serverName: "localhost") }
+        }
+    }
+}

@@ -56,7 +56,7 @@ void rpcnet_io_set_context(rpcnet_io *w, void *context);
 /// A timer watcher (one-shot unless restarted).
 typedef struct rpcnet_timer rpcnet_timer;
 rpcnet_timer *rpcnet_timer_new(rpcnet_watcher_cb cb, void *context);
-/// (Re)arms the timer to fire once after `seconds` (ev_timer_again semantics).
+/// (Re)arms the timer to fire once after `seconds`, replacing any earlier arming.
 void rpcnet_timer_arm(rpcnet_loop *loop, rpcnet_timer *w, double seconds);
 void rpcnet_timer_stop(rpcnet_loop *loop, rpcnet_timer *w);
 int rpcnet_timer_is_active(const rpcnet_timer *w);

@@ -96,6 +96,10 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     private struct SendWindow {
         var sent: UInt64 = 0
         var credit: UInt64
+        /// This side will send nothing more (FIN or reset sent).
+        var finSent = false
+        /// The peer will send nothing more (FIN or reset received).
+        var finReceived = false
     }
 
     private struct State {
@@ -184,9 +188,11 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     // MARK: StreamDriver
 
     func streamHasDataToSend(_ stream: TransportStream) {
-        let frames: [Frame] = state.withLock { state in
+        // Cutting the data and queueing its frames happen in one critical section, so two
+        // threads pumping the same stream cannot queue its bytes out of order.
+        let deadlines: [MonotonicInstant] = state.withLock { state in
             guard !state.closed, var window = state.windows[stream.id] else { return [] }
-            var frames: [Frame] = []
+            var deadlines: [MonotonicInstant] = []
             while true {
                 let allowance = Int(window.credit - min(window.credit, window.sent))
                 var taken: [UInt8] = []
@@ -200,13 +206,15 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
                 }
                 if taken.isEmpty && !fin { break }
                 window.sent += UInt64(taken.count)
-                frames.append(.data(id: stream.id, bytes: taken, fin: fin, endOffset: window.sent))
+                if fin { window.finSent = true }
+                deadlines.append(append(.data(id: stream.id, bytes: taken, fin: fin, endOffset: window.sent), to: &state))
                 if fin || allowance == taken.count { break }
             }
             state.windows[stream.id] = window
-            return frames
+            forgetIfComplete(stream.id, in: &state)
+            return deadlines
         }
-        for frame in frames { enqueue(frame) }
+        for deadline in deadlines { schedulePump(at: deadline) }
     }
 
     func stream(_ stream: TransportStream, consumed bytes: Int) {
@@ -214,7 +222,12 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     }
 
     func stream(_ stream: TransportStream, reset code: UInt64) {
-        enqueue(.reset(id: stream.id, code: code))
+        schedulePump(
+            at: state.withLock { state in
+                state.windows[stream.id]?.finSent = true
+                defer { forgetIfComplete(stream.id, in: &state) }
+                return append(.reset(id: stream.id, code: code), to: &state)
+            })
     }
 
     func stream(_ stream: TransportStream, stopSending code: UInt64) {
@@ -224,14 +237,28 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     // MARK: Frames across the network
 
     private func enqueue(_ frame: Frame) {
+        schedulePump(at: state.withLock { append(frame, to: &$0) })
+    }
+
+    /// Queues `frame` behind every frame already queued (frames never overtake each other) and
+    /// returns when it is due.
+    private func append(_ frame: Frame, to state: inout State) -> MonotonicInstant {
         let readyAt = network.clock.now.advanced(by: network.connectionDelay(from: localAddress.host, to: remoteAddress.host))
-        let scheduleAt: MonotonicInstant = state.withLock { state in
-            // Frames stay in order: none is ready before the one ahead of it.
-            let ordered = max(readyAt, state.outbound.last?.readyAt ?? readyAt)
-            state.outbound.append((frame, ordered))
-            return ordered
-        }
-        network.clock.schedule(at: scheduleAt) { [self] in pump() }
+        let ordered = max(readyAt, state.outbound.last?.readyAt ?? readyAt)
+        state.outbound.append((frame, ordered))
+        return ordered
+    }
+
+    private func schedulePump(at deadline: MonotonicInstant) {
+        network.clock.schedule(at: deadline) { [self] in pump() }
+    }
+
+    /// Drops the bookkeeping of a stream neither side will send on again; the stream object
+    /// itself lives on with whoever holds it.
+    private func forgetIfComplete(_ id: Int64, in state: inout State) {
+        guard let window = state.windows[id], window.finSent, window.finReceived else { return }
+        state.windows[id] = nil
+        state.streams[id] = nil
     }
 
     /// Delivers every frame that is due, or retries later while the path is blocked.
@@ -261,6 +288,9 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
             while let next = state.outbound.first, next.readyAt <= now {
                 frames.append(state.outbound.removeFirst().frame)
             }
+            // A closed connection whose last frames are out needs its peer no more: break the
+            // reference cycle the pair forms.
+            if state.closed, state.outbound.isEmpty { state.peer = nil }
             return .deliver(peer, frames)
         }
         switch step {
@@ -271,6 +301,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
         case .timeout(let peer):
             finish(.idleTimeout)
             peer?.finish(.idleTimeout)
+            state.withLock { $0.peer = nil }
         case .nothing:
             break
         }
@@ -283,6 +314,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
             let dropped = bytes.withUnsafeBytes { stream.deliver($0, fin: fin) }
             if dropped > 0 { enqueue(.credit(id: id, bytes: dropped)) }
             enqueue(.acknowledged(id: id, offset: endOffset))
+            if fin { peerFinished(id) }
         case .acknowledged(let id, let offset):
             stream(id, createIfNew: false)?.acknowledge(upTo: offset)
         case .credit(let id, let bytes):
@@ -293,10 +325,21 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
             if let stream, stream.hasPendingSend { streamHasDataToSend(stream) }
         case .reset(let id, let code):
             _ = stream(id, createIfNew: true)?.deliverReset(code: code)
+            peerFinished(id)
         case .stopSending(let id, let code):
             stream(id, createIfNew: false)?.deliverStopSending(code: code)
         case .close(let code, let message):
             finish(.peer(code: code, message: message))
+            state.withLock { state in
+                if state.outbound.isEmpty { state.peer = nil }
+            }
+        }
+    }
+
+    private func peerFinished(_ id: Int64) {
+        state.withLock { state in
+            state.windows[id]?.finReceived = true
+            forgetIfComplete(id, in: &state)
         }
     }
 

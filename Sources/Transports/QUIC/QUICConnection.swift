@@ -49,9 +49,11 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     private var streams: [Int64: TransportStream] = [:]
     private var writable: Deque<TransportStream> = []
     private var writableIDs: Set<Int64> = []
-    private var openWaiters: Deque<CheckedContinuation<TransportStream, any Error>> = []
+    private var openWaiters: Deque<(id: Int, continuation: CheckedContinuation<TransportStream, any Error>)> = []
+    private let nextOpenWaiterID = Atomic<Int>(0)
     private var connectWaiter: CheckedContinuation<Void, any Error>?
     private var closePacket: [UInt8] = []
+    private lazy var closeDestination = remoteAddress
     private var packetsSinceCloseResend = 0
     private var flushQueued = false
     private var handshakeConfirmed = false
@@ -87,7 +89,9 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         var logger = logger
         logger[metadataKey: "peer"] = "\(remoteAddress)"
         self.logger = logger
-        incomingStreams = AsyncQueue(capacity: Int(min(configuration.maxConcurrentStreams, 1 << 16)))
+        // As large as the number of streams the peer may open, so ngtcp2 never admits one that
+        // cannot be queued.
+        incomingStreams = AsyncQueue(capacity: Int(clamping: configuration.maxConcurrentStreams))
         streamCreditThreshold = Int(min(configuration.streamReceiveWindow / 4, 64 * 1024))
         connectionCreditThreshold = Int(min(configuration.connectionReceiveWindow / 4, 256 * 1024))
         connectionReference = .allocate(capacity: 1)
@@ -218,31 +222,44 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     /// Waits for the handshake to be confirmed (client side), or throws why it failed.
     func waitUntilConnected() async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            reactor.execute { [self] in
-                if handshakeConfirmed {
-                    continuation.resume()
-                } else if let reason = closeReason {
-                    continuation.resume(throwing: TransportError.connectionClosed(reason))
-                } else {
-                    connectWaiter = continuation
-                }
-            }
+            reactor.execute(
+                { [self] in
+                    if handshakeConfirmed {
+                        continuation.resume()
+                    } else if let reason = closeReason {
+                        continuation.resume(throwing: TransportError.connectionClosed(reason))
+                    } else {
+                        connectWaiter = continuation
+                    }
+                },
+                ifShutDown: { continuation.resume(throwing: TransportError.connectionClosed(.reactorShutdown)) })
         }
     }
 
     public func openStream() async throws -> TransportStream {
         if reactor.isOnLoopThread, let stream = try openStreamNow() { return stream }
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TransportStream, any Error>) in
+        let id = nextOpenWaiterID.add(1, ordering: .relaxed).newValue
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TransportStream, any Error>) in
+                reactor.execute(
+                    { [self] in
+                        do {
+                            if Task.isCancelled { throw CancellationError() }
+                            if let stream = try openStreamNow() {
+                                continuation.resume(returning: stream)
+                            } else {
+                                openWaiters.append((id, continuation))
+                            }
+                        } catch {
+                            continuation.resume(throwing: error)
+                        }
+                    },
+                    ifShutDown: { continuation.resume(throwing: TransportError.connectionClosed(.reactorShutdown)) })
+            }
+        } onCancel: {
             reactor.execute { [self] in
-                do {
-                    if let stream = try openStreamNow() {
-                        continuation.resume(returning: stream)
-                    } else {
-                        openWaiters.append(continuation)
-                    }
-                } catch {
-                    continuation.resume(throwing: error)
-                }
+                guard let index = openWaiters.firstIndex(where: { $0.id == id }) else { return }
+                openWaiters.remove(at: index).continuation.resume(throwing: CancellationError())
             }
         }
     }
@@ -394,7 +411,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             // Answer retransmissions with our CONNECTION_CLOSE, with exponential spacing (RFC 9000 §10.2.1).
             packetsSinceCloseResend += 1
             if packetsSinceCloseResend.nonzeroBitCount == 1, !closePacket.isEmpty {
-                closePacket.withUnsafeBytes { _ = try? endpoint.socket.send($0, to: remoteAddress) }
+                closePacket.withUnsafeBytes { _ = try? endpoint.socket.send($0, to: closeDestination) }
             }
             return
         case .draining, .closed:
@@ -460,14 +477,21 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
 
     /// Writes every packet ngtcp2 has to send (stream data in round-robin order, ACKs, control
     /// frames), up to one send quantum, then re-arms the timer.
+    ///
+    /// Packets go to the path ngtcp2 chose for each (after a peer's address change ngtcp2
+    /// validates the new path); a batch never mixes destinations. Every exit leaves no packet
+    /// half-built: a `NGTCP2_ERR_WRITE_MORE` is always followed by a call that completes it.
     func flush() {
         guard let conn, phase == .handshaking || phase == .established else { return }
         let now = rpcnet_monotonic_ns()
         let batch = endpoint.packetBatch
         let quantum = ngtcp2_conn_get_send_quantum(conn) / max(ngtcp2_conn_get_max_tx_udp_payload_size(conn), 1)
         let maxPackets = max(1, min(batch.maxPackets, quantum))
+        let vectors = endpoint.vectorScratch
+        var pathStorage = ngtcp2_path_storage()
+        ngtcp2_path_storage_zero(&pathStorage)
+        var batchDestination = remoteAddress
         var packets = 0
-        var vectors = [ngtcp2_vec](repeating: ngtcp2_vec(), count: 16)
         var blockedForWrite = false
         var connectionBlocked = ngtcp2_conn_get_max_data_left(conn) == 0
 
@@ -481,11 +505,13 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                 writable.removeFirst()
                 writableIDs.remove(candidate.id)
             }
-            var written: Int = 0
+            var written = 0
             var dataLength: ngtcp2_ssize = -1
             let destination = batch.nextPacket.assumingMemoryBound(to: UInt8.self)
             if let stream {
-                stream.withUnsentData(maxRegions: vectors.count) { regions, finPending in
+                var wrote = false
+                stream.withUnsentData(maxRegions: endpoint.vectorScratchCount) { regions, finPending in
+                    wrote = true
                     for (index, region) in regions.enumerated() {
                         vectors[index] = ngtcp2_vec(base: UnsafeMutablePointer(mutating: region.baseAddress?.assumingMemoryBound(to: UInt8.self)), len: region.count)
                     }
@@ -493,14 +519,19 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                     var flags = UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE)
                     if finPending { flags |= UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) }
                     written = rpcnet_ngtcp2_conn_writev_stream(
-                        conn, nil, destination, batch.packetCapacity, &dataLength, flags, stream.id, vectors, regions.count, now)
+                        conn, &pathStorage.path, destination, batch.packetCapacity, &dataLength, flags, stream.id, vectors, regions.count, now)
                     let accepted = max(Int(dataLength), 0)
                     let finSent = finPending && dataLength >= 0 && accepted == total && (written > 0 || written == NGTCP2_ERR_WRITE_MORE)
                     return (accepted, finSent)
                 }
+                if !wrote {
+                    // Reset by the application since it was picked: nothing to send on it.
+                    dropWritable(stream)
+                    continue
+                }
             } else {
                 written = rpcnet_ngtcp2_conn_writev_stream(
-                    conn, nil, destination, batch.packetCapacity, &dataLength, UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE), -1, nil, 0, now)
+                    conn, &pathStorage.path, destination, batch.packetCapacity, &dataLength, UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE), -1, nil, 0, now)
             }
 
             if written == NGTCP2_ERR_WRITE_MORE {
@@ -520,12 +551,22 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                 continue
             }
             if written < 0 {
+                // Packets already built are valid: send them before closing.
+                _ = batch.send(on: endpoint.socket, to: batchDestination)
                 var ccerr = ngtcp2_connection_close_error()
                 ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, Int32(written), nil, 0)
                 startClosing(ccerr, reason: .transportError(code: ccerr.error_code, message: String(cString: ngtcp2_strerror(Int32(written))), byPeer: false))
                 return
             }
             if written == 0 { break }
+            let packetDestination = SocketAddress(pathStorage.path.remote.addr, length: Int(pathStorage.path.remote.addrlen)) ?? remoteAddress
+            if packetDestination != batchDestination {
+                // The packet was built at the batch's end; move it into a batch of its own.
+                let packet = Array(UnsafeRawBufferPointer(start: destination, count: written))
+                if !batch.send(on: endpoint.socket, to: batchDestination) { blockedForWrite = true }
+                batchDestination = packetDestination
+                packet.withUnsafeBytes { batch.nextPacket.copyMemory(from: $0.baseAddress!, byteCount: written) }
+            }
             batch.commit(written)
             packets += 1
             if let stream {
@@ -535,12 +576,10 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                     writable.append(writable.removeFirst())  // round-robin between busy streams
                 }
             }
-            if batch.isFull {
-                if !batch.send(on: endpoint.socket, to: remoteAddress) { blockedForWrite = true }
-                if blockedForWrite { break }
-            }
+            if batch.isFull, !batch.send(on: endpoint.socket, to: batchDestination) { blockedForWrite = true }
+            if blockedForWrite { break }
         }
-        if !batch.send(on: endpoint.socket, to: remoteAddress) { blockedForWrite = true }
+        if !batch.send(on: endpoint.socket, to: batchDestination) { blockedForWrite = true }
         ngtcp2_conn_update_pkt_tx_time(conn, now)
         if blockedForWrite {
             endpoint.waitForWritable(self)
@@ -609,11 +648,14 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         guard let conn, phase == .handshaking || phase == .established else { return }
         var ccerr = ccerr
         let batch = endpoint.packetBatch
+        var pathStorage = ngtcp2_path_storage()
+        ngtcp2_path_storage_zero(&pathStorage)
         let written = rpcnet_ngtcp2_conn_write_connection_close(
-            conn, nil, batch.nextPacket.assumingMemoryBound(to: UInt8.self), batch.packetCapacity, &ccerr, rpcnet_monotonic_ns())
+            conn, &pathStorage.path, batch.nextPacket.assumingMemoryBound(to: UInt8.self), batch.packetCapacity, &ccerr, rpcnet_monotonic_ns())
         if written > 0 {
             closePacket = Array(UnsafeRawBufferPointer(start: batch.nextPacket, count: written))
-            closePacket.withUnsafeBytes { _ = try? endpoint.socket.send($0, to: remoteAddress) }
+            closeDestination = SocketAddress(pathStorage.path.remote.addr, length: Int(pathStorage.path.remote.addrlen)) ?? remoteAddress
+            closePacket.withUnsafeBytes { _ = try? endpoint.socket.send($0, to: closeDestination) }
         }
         logger.debug("closing connection", metadata: ["reason": "\(reason)"])
         phase = .closing
@@ -673,7 +715,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         writable.removeAll()
         writableIDs.removeAll()
         incomingStreams.finish()
-        for waiter in openWaiters { waiter.resume(throwing: TransportError.connectionClosed(reason)) }
+        for waiter in openWaiters { waiter.continuation.resume(throwing: TransportError.connectionClosed(reason)) }
         openWaiters.removeAll()
         connectWaiter?.resume(throwing: TransportError.connectionClosed(reason))
         connectWaiter = nil
@@ -745,10 +787,10 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             do {
                 guard let stream = try openStreamNow() else { return }
                 openWaiters.removeFirst()
-                waiter.resume(returning: stream)
+                waiter.continuation.resume(returning: stream)
             } catch {
                 openWaiters.removeFirst()
-                waiter.resume(throwing: error)
+                waiter.continuation.resume(throwing: error)
             }
         }
     }

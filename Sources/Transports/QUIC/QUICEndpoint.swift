@@ -37,6 +37,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     let reactor: Reactor
     let socket: UDPSocket
     let packetBatch: PacketBatch
+    /// Scratch `ngtcp2_vec`s for one `writev_stream` call (loop thread only).
+    let vectorScratch: UnsafeMutablePointer<ngtcp2_vec>
+    let vectorScratchCount = 16
     private let logger: Logger
     private let listening: Bool
     private let acceptQueue: AsyncQueue<QUICConnection>
@@ -91,6 +94,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         self.logger = logger
         acceptQueue = AsyncQueue(capacity: configuration.acceptBacklog)
         packetBatch = PacketBatch(maxPacketSize: configuration.maxUDPPayloadSize, maxPackets: 64, useGSO: socket.supportsGSO)
+        vectorScratch = .allocate(capacity: vectorScratchCount)
+        vectorScratch.initialize(repeating: ngtcp2_vec(), count: vectorScratchCount)
         receiveBatch = ReceiveBatch(slotSize: socket.usesGRO ? 65_536 : max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
         var secret = [UInt8](repeating: 0, count: 32)
         _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
@@ -101,6 +106,10 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         }
         reactor.register(self)
         logger.debug("quic endpoint bound", metadata: ["listening": "\(listening)", "gso": "\(socket.supportsGSO)"])
+    }
+
+    deinit {
+        vectorScratch.deallocate()
     }
 
     /// A snapshot of the endpoint's counters.
@@ -200,7 +209,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         if !acceptQueue.push(connection) {
             stats.withLock { $0.connectionsRefused += 1 }
             logger.warning("accept backlog full; refusing connection", metadata: ["peer": "\(connection.remoteAddress)"])
-            connection.close(code: 0x2, message: "server busy")
+            // Not from inside ngtcp2's handshake callback, which must not write a close.
+            reactor.execute { connection.close(code: 0x2, message: "server busy") }
         }
     }
 
@@ -287,12 +297,15 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     private func dispatch(_ payload: UnsafeRawBufferPointer, from source: SocketAddress) -> Dispatch {
-        guard let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .malformed }
+        // ngtcp2 asserts on empty input, and accepts Version Negotiation packets (version 0)
+        // whose connection IDs exceed QUIC v1's 20 bytes: both are refused here.
+        guard !payload.isEmpty, let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .malformed }
         var versionCID = ngtcp2_version_cid()
         let decoded = ngtcp2_pkt_decode_version_cid(&versionCID, base, payload.count, ConnectionID.issuedLength)
         guard decoded == 0, let dcid = versionCID.dcid else {
             return decoded == NGTCP2_ERR_VERSION_NEGOTIATION ? .unroutable : .malformed
         }
+        guard versionCID.dcidlen <= Int(NGTCP2_MAX_CIDLEN), versionCID.scidlen <= Int(NGTCP2_MAX_CIDLEN) else { return .malformed }
         let id = ConnectionID(UnsafeRawBufferPointer(start: dcid, count: versionCID.dcidlen))
         if let connection = routes[id] {
             deliver(payload, from: source, to: connection)

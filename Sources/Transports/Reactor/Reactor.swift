@@ -40,7 +40,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     private let inbox = Mutex(Inbox())
     private let ownerThread = Atomic<UInt>(0)
     private let stopped = Atomic<Bool>(false)
-    private var thread: pthread_t?
+    private let thread = Mutex<pthread_t?>(nil)
 
     // Loop-thread state.
     private var local: Deque<Work> = []
@@ -88,6 +88,9 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
 
     /// Frees the libev loop and its watchers (closing its epoll and event descriptors); runs
     /// once, on the loop thread after shutdown, or in deinit for a reactor that never ran.
+    /// Whether the loop has been freed; watchers must not touch it afterwards.
+    var isLoopReleased: Bool { loopReleased }
+
     private func releaseLoop() {
         guard !loopReleased else { return }
         loopReleased = true
@@ -111,7 +114,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
             throw .threadCreationFailed(errno: result)
         }
         rpcnet_thread_set_name(thread, String(name.prefix(15)))
-        reactor.thread = thread
+        reactor.thread.withLock { $0 = thread }
         return reactor
     }
 
@@ -181,6 +184,12 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
         enqueue(.closure(work))
     }
 
+    /// Like ``execute(_:)``, but calls `rejected` (on the calling thread) instead of dropping the
+    /// work once the reactor has shut down, so a waiter can be failed rather than left hanging.
+    func execute(_ work: @escaping @Sendable () -> Void, ifShutDown rejected: () -> Void) {
+        enqueue(.closure(work), orElse: rejected)
+    }
+
     /// Runs `work` on the loop thread and returns its result to the caller.
     public func submit<T: Sendable, E: Error>(_ work: @escaping @Sendable () throws(E) -> T) async throws -> T {
         if isOnLoopThread { return try work() }
@@ -202,8 +211,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
         enqueue(.job(UnownedJob(job)))
     }
 
-    private func enqueue(_ work: Work, orElse rejected: (() -> Void)? = nil) {
-        if isOnLoopThread {
+    private func enqueue(_ work: Work, orElse rejected: () -> Void = {}) {
+        if isOnLoopThread, !stopped.load(ordering: .relaxed) {
             local.append(work)
             return
         }
@@ -224,7 +233,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
                 // the global executor and observes the shutdown from there.
                 globalConcurrentExecutor.enqueue(ExecutorJob(job))
             }
-            rejected?()
+            rejected()
         }
     }
 
@@ -293,8 +302,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
                 )
             }
         }
-        if let thread {
-            self.thread = nil
+        // Exactly one caller joins the thread, however many call shutdown() at once.
+        if let thread = thread.withLock({ thread in defer { thread = nil }; return thread }) {
             pthread_join(thread, nil)
         }
     }
@@ -307,9 +316,10 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
             resource.close(reason: .reactorShutdown)
         }
         resources.removeAll()
-        runLocalWork()
         inbox.withLock { $0.closed = true }
         drainInbox()
+        // Run what is still queued, including work it queues, so no waiter is stranded.
+        for _ in 0..<64 where !local.isEmpty { runLocalWork() }
         stopped.store(true, ordering: .releasing)
         rpcnet_loop_break(loop)
     }

@@ -29,7 +29,7 @@ final class ReactorIO {
     /// Adds or removes interest in writability (to resume sending after EAGAIN).
     func setWantsWrite(_ wantsWrite: Bool) {
         let wanted = Int32(RPCNET_EV_READ) | (wantsWrite ? Int32(RPCNET_EV_WRITE) : 0)
-        guard wanted != events, handler != nil else { return }
+        guard wanted != events, handler != nil, !reactor.isLoopReleased else { return }
         events = wanted
         rpcnet_io_stop(reactor.loop, watcher)
         rpcnet_io_set_events(watcher, wanted)
@@ -38,7 +38,7 @@ final class ReactorIO {
 
     /// Stops watching for good.
     func close() {
-        if started { rpcnet_io_stop(reactor.loop, watcher) }
+        if started, !reactor.isLoopReleased { rpcnet_io_stop(reactor.loop, watcher) }
         started = false
         handler = nil
     }

@@ -25,7 +25,7 @@ public final class ReactorTimer {
 
     /// Fires once after `delay`, replacing any earlier arming.
     public func arm(after delay: Duration) {
-        guard handler != nil else { return }
+        guard handler != nil, !reactor.isLoopReleased else { return }
         rpcnet_timer_arm(reactor.loop, watcher, max(delay.seconds, 0))
     }
 
@@ -36,6 +36,7 @@ public final class ReactorTimer {
 
     /// Cancels a pending firing.
     public func stop() {
+        guard !reactor.isLoopReleased else { return }
         rpcnet_timer_stop(reactor.loop, watcher)
     }
 

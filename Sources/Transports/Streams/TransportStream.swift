@@ -53,6 +53,9 @@ public final class TransportStream: Sendable {
         var nextWaiterID: UInt64 = 0
     }
 
+    /// Received pieces smaller than this are appended to the previous one.
+    private static let coalescingLimit = 16 * 1024
+
     init(id: Int64, sendBufferLimit: Int, driver: any StreamDriver) {
         self.id = id
         self.sendBufferLimit = max(sendBufferLimit, 1)
@@ -215,7 +218,15 @@ public final class TransportStream: Sendable {
             if fin { state.finReceived = true }
             if state.receiveError != nil { return (bytes.count, nil) }
             if !bytes.isEmpty {
-                state.received.append(Array(bytes))
+                // Small deliveries join the last chunk, so a peer sending tiny frames cannot make
+                // us hold an allocation per byte of its window.
+                if bytes.count < Self.coalescingLimit, let last = state.received.indices.last,
+                    state.received[last].count < Self.coalescingLimit
+                {
+                    state.received[last].append(contentsOf: bytes)
+                } else {
+                    state.received.append(Array(bytes))
+                }
                 state.receivedBytes += bytes.count
             }
             let reader = state.reader

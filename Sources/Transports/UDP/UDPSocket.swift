@@ -101,7 +101,11 @@ final class ReceiveBatch {
                 continue
             }
             let source = withUnsafeBytes(of: info.source) { SocketAddress($0.baseAddress!, length: Int(info.source_len)) }
-            let segment = info.segment_size > 0 ? info.segment_size : max(payload.count, 1)
+            guard info.segment_size > 0 else {
+                body(payload, source)
+                continue
+            }
+            let segment = info.segment_size
             var offset = 0
             repeat {
                 let end = min(offset + segment, payload.count)
