@@ -47,22 +47,33 @@ struct RpcNetBench: AsyncParsableCommand {
         say(row("UDP ping-pong floor (2 threads, blocking)", udp))
         let quic = try await quicStreamRoundTrips(roundTrips: roundTrips, payload: payload)
         say(row("QUIC stream echo round trip (2 reactor threads)", quic))
-        let quicPolling = try await quicStreamRoundTrips(roundTrips: roundTrips, payload: payload, busyPoll: .microseconds(200))
+        let quicPolling = try await quicStreamRoundTrips(
+            roundTrips: roundTrips, payload: payload, busyPoll: .microseconds(200))
         say(row("QUIC stream echo round trip (reactors busy-poll)", quicPolling))
-        say(String(format: "  blocking:     QUIC p50 / UDP p50 = %.2f× (2-process floor), %.2f× (2-thread floor)",
-            quic.percentile(0.5) / udpProcesses.percentile(0.5), quic.percentile(0.5) / udp.percentile(0.5)))
-        say(String(format: "  busy-polling: QUIC p50 / UDP p50 = %.2f× (2-process busy-polling floor)\n",
-            quicPolling.percentile(0.5) / udpSpinning.percentile(0.5)))
+        say(
+            String(
+                format: "  blocking:     QUIC p50 / UDP p50 = %.2f× (2-process floor), %.2f× (2-thread floor)",
+                quic.percentile(0.5) / udpProcesses.percentile(0.5), quic.percentile(0.5) / udp.percentile(0.5)))
+        say(
+            String(
+                format: "  busy-polling: QUIC p50 / UDP p50 = %.2f× (2-process busy-polling floor)\n",
+                quicPolling.percentile(0.5) / udpSpinning.percentile(0.5)))
 
         for udpPayload in [1452, 8952, 65_000] {
             let (bytes, seconds) = try await quicBulk(bytes: bulkMiB << 20, maxUDPPayloadSize: udpPayload)
             let rate = Double(bytes) / seconds / 1_048_576
-            say(String(format: "QUIC bulk, one connection, one stream, max UDP payload %5d B: %8.1f MiB/s (%d MiB in %.2f s)", udpPayload, rate, bytes >> 20, seconds))
+            say(
+                String(
+                    format:
+                        "QUIC bulk, one connection, one stream, max UDP payload %5d B: %8.1f MiB/s (%d MiB in %.2f s)",
+                    udpPayload, rate, bytes >> 20, seconds))
         }
     }
 
     private func row(_ name: String, _ samples: Samples) -> String {
-        String(format: "%-52@ p50 %7.1f µs   p99 %7.1f µs   (%.0f round trips/s)", name as NSString, samples.percentile(0.5), samples.percentile(0.99), samples.throughput)
+        String(
+            format: "%-52@ p50 %7.1f µs   p99 %7.1f µs   (%.0f round trips/s)", name as NSString,
+            samples.percentile(0.5), samples.percentile(0.99), samples.throughput)
     }
 
     // MARK: Raw UDP floor
@@ -80,7 +91,9 @@ struct RpcNetBench: AsyncParsableCommand {
             for _ in 0..<(roundTrips + warmup) {
                 length = socklen_t(MemoryLayout<sockaddr_storage>.size)
                 let n = withUnsafeMutablePointer(to: &peer) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(server, &buffer, buffer.count, 0, $0, &length) }
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        recvfrom(server, &buffer, buffer.count, 0, $0, &length)
+                    }
                 }
                 guard n > 0 else { return }
                 _ = withUnsafePointer(to: &peer) {
@@ -159,7 +172,9 @@ struct RpcNetBench: AsyncParsableCommand {
         while true {
             var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
             let n = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, &buffer, buffer.count, spin ? Int32(MSG_DONTWAIT) : 0, $0, &length) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(fd, &buffer, buffer.count, spin ? Int32(MSG_DONTWAIT) : 0, $0, &length)
+                }
             }
             guard n > 0 else { continue }
             _ = withUnsafePointer(to: &peer) {
@@ -179,30 +194,38 @@ struct RpcNetBench: AsyncParsableCommand {
     private func localAddress(_ fd: Int32) -> SocketAddress {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        _ = withUnsafeMutablePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         return withUnsafeBytes(of: &storage) { SocketAddress($0.baseAddress!, length: Int(length))! }
     }
 
     // MARK: QUIC
 
-    private func endpoints(maxUDPPayloadSize: Int = 1452, busyPoll: Duration = .zero) async throws -> (Reactor, Reactor, QUICEndpoint, QUICEndpoint) {
+    private func endpoints(maxUDPPayloadSize: Int = 1452, busyPoll: Duration = .zero) async throws -> (
+        Reactor, Reactor, QUICEndpoint, QUICEndpoint
+    ) {
         let serverReactor = try Reactor.start(name: "bench-server", busyPollWindow: busyPoll)
         let clientReactor = try Reactor.start(name: "bench-client", busyPollWindow: busyPoll)
-        var serverConfiguration = QUICConfiguration.server(certificateChainFile: "\(certs)/server.pem", privateKeyFile: "\(certs)/server-key.pem")
+        var serverConfiguration = QUICConfiguration.server(
+            certificateChainFile: "\(certs)/server.pem", privateKeyFile: "\(certs)/server-key.pem")
         serverConfiguration.maxUDPPayloadSize = maxUDPPayloadSize
         var clientConfiguration = QUICConfiguration.client(trustedCAFile: "\(certs)/ca.pem")
         clientConfiguration.maxUDPPayloadSize = maxUDPPayloadSize
-        let server = try await QUICEndpoint.listen(reactor: serverReactor, address: .loopback(), configuration: serverConfiguration)
+        let server = try await QUICEndpoint.listen(
+            reactor: serverReactor, address: .loopback(), configuration: serverConfiguration)
         let client = try await QUICEndpoint.client(reactor: clientReactor, configuration: clientConfiguration)
         return (serverReactor, clientReactor, server, client)
     }
 
     /// One persistent stream; the echo runs on the server's reactor and the measuring loop on
     /// the client's, so neither side hops threads.
-    private func quicStreamRoundTrips(roundTrips: Int, payload: Int, busyPoll: Duration = .zero) async throws -> Samples {
+    private func quicStreamRoundTrips(roundTrips: Int, payload: Int, busyPoll: Duration = .zero) async throws -> Samples
+    {
         let (serverReactor, clientReactor, server, client) = try await endpoints(busyPoll: busyPoll)
         let echo = Task(executorPreference: serverReactor) {
-            guard let connection = try await server.acceptConnection(), let stream = try await connection.acceptStream() else { return }
+            guard let connection = try await server.acceptConnection(), let stream = try await connection.acceptStream()
+            else { return }
             while let chunk = try await stream.read() { try await stream.write(chunk) }
             try await stream.finish()
         }
@@ -241,7 +264,8 @@ struct RpcNetBench: AsyncParsableCommand {
         let (serverReactor, clientReactor, server, client) = try await endpoints(maxUDPPayloadSize: maxUDPPayloadSize)
         let clock = MonotonicClock()
         let sink = Task(executorPreference: serverReactor) { () -> (Int, MonotonicInstant) in
-            guard let connection = try await server.acceptConnection(), let stream = try await connection.acceptStream() else { return (0, clock.now) }
+            guard let connection = try await server.acceptConnection(), let stream = try await connection.acceptStream()
+            else { return (0, clock.now) }
             var total = 0
             while let chunk = try await stream.read() { total += chunk.count }
             return (total, clock.now)
@@ -261,7 +285,9 @@ struct RpcNetBench: AsyncParsableCommand {
         return (total, started.duration(to: finished).seconds)
     }
 
-    private func shutdown(_ serverReactor: Reactor, _ clientReactor: Reactor, _ server: QUICEndpoint, _ client: QUICEndpoint) async {
+    private func shutdown(
+        _ serverReactor: Reactor, _ clientReactor: Reactor, _ server: QUICEndpoint, _ client: QUICEndpoint
+    ) async {
         server.close()
         client.close()
         await serverReactor.shutdown()
@@ -290,10 +316,12 @@ struct Samples {
 }
 
 func machineDescription() -> String {
-    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+    let cpu =
+        (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("model name") }?
         .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-    return "\(ProcessInfo.processInfo.activeProcessorCount) × \(cpu), Linux \(ProcessInfo.processInfo.operatingSystemVersionString)"
+    return
+        "\(ProcessInfo.processInfo.activeProcessorCount) × \(cpu), Linux \(ProcessInfo.processInfo.operatingSystemVersionString)"
 }
 
 /// Prints a line unbuffered, so progress shows while later measurements run.

@@ -21,7 +21,8 @@ struct TLSOptions: ParsableArguments {
 extension EchoDemo {
     /// Runs a server and a client in one process on 127.0.0.1 and prints what they exchanged.
     struct Demo: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run an echo server and client on loopback and print round-trip times.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run an echo server and client on loopback and print round-trip times.")
 
         @OptionGroup var tls: TLSOptions
         @Option(help: "Messages the client sends.") var messages = 5
@@ -31,10 +32,12 @@ extension EchoDemo {
             let reactor = try Reactor.start(name: "echo-demo")
             let server = try await QUICEndpoint.listen(
                 reactor: reactor, address: .loopback(),
-                configuration: .server(certificateChainFile: "\(tls.certs)/server.pem", privateKeyFile: "\(tls.certs)/server-key.pem"))
+                configuration: .server(
+                    certificateChainFile: "\(tls.certs)/server.pem", privateKeyFile: "\(tls.certs)/server-key.pem"))
             print("server: listening on \(server.localAddress) (QUIC, TLS 1.3, ALPN rpcnet/1)")
             let serving = Task { await serveEcho(server, announce: true) }
-            let client = try await QUICEndpoint.client(reactor: reactor, configuration: .client(trustedCAFile: "\(tls.certs)/ca.pem"))
+            let client = try await QUICEndpoint.client(
+                reactor: reactor, configuration: .client(trustedCAFile: "\(tls.certs)/ca.pem"))
             try await runClient(client, to: server.localAddress, messages: messages)
             client.close()
             server.close()
@@ -55,7 +58,8 @@ extension EchoDemo {
             let reactor = try Reactor.start(name: "echo-server")
             let server = try await QUICEndpoint.listen(
                 reactor: reactor, address: try SocketAddress(parsing: listen),
-                configuration: .server(certificateChainFile: "\(tls.certs)/server.pem", privateKeyFile: "\(tls.certs)/server-key.pem"))
+                configuration: .server(
+                    certificateChainFile: "\(tls.certs)/server.pem", privateKeyFile: "\(tls.certs)/server-key.pem"))
             print("server: listening on \(server.localAddress)")
             await serveEcho(server, announce: true)
         }
@@ -73,8 +77,10 @@ extension EchoDemo {
         func run() async throws {
             LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
             let reactor = try Reactor.start(name: "echo-client")
-            let client = try await QUICEndpoint.client(reactor: reactor, configuration: .client(trustedCAFile: "\(tls.certs)/ca.pem"))
-            try await runClient(client, to: try SocketAddress(parsing: address), serverName: serverName, messages: messages)
+            let client = try await QUICEndpoint.client(
+                reactor: reactor, configuration: .client(trustedCAFile: "\(tls.certs)/ca.pem"))
+            try await runClient(
+                client, to: try SocketAddress(parsing: address), serverName: serverName, messages: messages)
             client.close()
             await reactor.shutdown()
         }
@@ -92,7 +98,11 @@ func serveEcho(_ server: QUICEndpoint, announce: Bool) async {
                         streams.addTask {
                             do {
                                 while let chunk = try await stream.read() {
-                                    if announce { print("server: stream \(stream.id) received \"\(String(decoding: chunk, as: UTF8.self))\", echoing") }
+                                    if announce {
+                                        print(
+                                            "server: stream \(stream.id) received \"\(String(decoding: chunk, as: UTF8.self))\", echoing"
+                                        )
+                                    }
                                     try await stream.write(chunk)
                                 }
                                 try await stream.finish()
@@ -108,12 +118,16 @@ func serveEcho(_ server: QUICEndpoint, announce: Bool) async {
 }
 
 /// Connects, sends `messages` messages on one stream each, and prints each reply and its round trip.
-func runClient(_ client: QUICEndpoint, to address: SocketAddress, serverName: String = "localhost", messages: Int) async throws {
+func runClient(_ client: QUICEndpoint, to address: SocketAddress, serverName: String = "localhost", messages: Int)
+    async throws
+{
     let clock = MonotonicClock()
     let started = clock.now
     let connection = try await client.dial(address, serverName: serverName)
     let handshake = started.duration(to: clock.now)
-    print("client: connected to \(address) as \(serverName), ALPN \(await connection.applicationProtocol ?? "?"), handshake \(format(handshake))")
+    print(
+        "client: connected to \(address) as \(serverName), ALPN \(await connection.applicationProtocol ?? "?"), handshake \(format(handshake))"
+    )
     var roundTrips: [Duration] = []
     for index in 1...max(messages, 1) {
         let message = "ping #\(index)"
@@ -123,10 +137,14 @@ func runClient(_ client: QUICEndpoint, to address: SocketAddress, serverName: St
         let reply = try await stream.readAll(limit: 1 << 20)
         let roundTrip = sent.duration(to: clock.now)
         roundTrips.append(roundTrip)
-        print("client: sent \"\(message)\", received \"\(String(decoding: reply, as: UTF8.self))\" in \(format(roundTrip))")
+        print(
+            "client: sent \"\(message)\", received \"\(String(decoding: reply, as: UTF8.self))\" in \(format(roundTrip))"
+        )
     }
     let sorted = roundTrips.sorted()
-    print("client: \(roundTrips.count) round trips, median \(format(sorted[sorted.count / 2])), max \(format(sorted.last!))")
+    print(
+        "client: \(roundTrips.count) round trips, median \(format(sorted[sorted.count / 2])), max \(format(sorted.last!))"
+    )
     connection.close(code: 0, message: "bye")
     _ = await connection.closed()
 }

@@ -12,7 +12,8 @@ struct QUICFailureTests {
         serverName: String = "localhost"
     ) async throws -> (client: TransportError?, serverStatistics: QUICEndpoint.Statistics) {
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
             let error: TransportError? = try await withTimeout {
                 do {
@@ -90,9 +91,11 @@ struct QUICFailureTests {
     func configurationErrors() async throws {
         try await withReactor { reactor in
             await #expect(throws: TransportError.self) {
-                _ = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: QUICConfiguration())
+                _ = try await QUICEndpoint.listen(
+                    reactor: reactor, address: .loopback(), configuration: QUICConfiguration())
             }
-            let missing = QUICConfiguration.server(certificateChainFile: "/nonexistent/cert.pem", privateKeyFile: "/nonexistent/key.pem")
+            let missing = QUICConfiguration.server(
+                certificateChainFile: "/nonexistent/cert.pem", privateKeyFile: "/nonexistent/key.pem")
             do {
                 _ = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: missing)
                 Issue.record("a missing certificate file must fail")
@@ -106,7 +109,8 @@ struct QUICFailureTests {
     @Test("a flood of random datagrams does not stop a concurrent echo")
     func garbageFlood() async throws {
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
             let echoTask = startEchoServer(server)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
             let attacker = try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback())
@@ -150,7 +154,8 @@ struct QUICFailureTests {
         var clientConfiguration = TestCertificates.client()
         clientConfiguration.idleTimeout = .milliseconds(300)
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
             try await withTimeout {
                 let connection = try await client.dial(server.localAddress, serverName: "localhost")
@@ -173,7 +178,8 @@ struct QUICFailureTests {
         clientConfiguration.idleTimeout = .milliseconds(300)
         clientConfiguration.keepAliveInterval = .milliseconds(100)
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
             let connection = try await client.dial(server.localAddress, serverName: "localhost")
             try await Task.sleep(for: .milliseconds(900))
@@ -193,7 +199,8 @@ struct QUICFailureTests {
         var clientConfiguration = TestCertificates.client()
         clientConfiguration.keepAliveInterval = .milliseconds(100)
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
             let relay = try await UDPRelay.start(reactor: reactor, target: server.localAddress)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
             try await withTimeout {
@@ -204,7 +211,9 @@ struct QUICFailureTests {
                 let serverStream = try #require(try await serverConnection.acceptStream())
                 #expect(try await serverStream.read() == [1, 2, 3])
                 relay.blackhole()  // the client is gone without a word
-                await #expect(throws: TransportError.connectionClosed(.idleTimeout)) { _ = try await serverStream.read() }
+                await #expect(throws: TransportError.connectionClosed(.idleTimeout)) {
+                    _ = try await serverStream.read()
+                }
                 connection.close(code: 0, message: "")
             }
             relay.stop()
@@ -219,7 +228,8 @@ struct QUICHostileDatagramTests {
     @Test("empty datagrams and over-long connection IDs are dropped, and the endpoint keeps serving")
     func craftedDatagrams() async throws {
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
             let echoTask = startEchoServer(server)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
             let attacker = try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback())
@@ -249,13 +259,18 @@ struct QUICHostileDatagramTests {
     @Test("calls on a connection whose reactor shut down fail instead of hanging")
     func callsAfterShutdown() async throws {
         let reactor = try Reactor.start()
-        let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+        let server = try await QUICEndpoint.listen(
+            reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
         let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
         let connection = try await client.dial(server.localAddress, serverName: "localhost")
         await reactor.shutdown()
         try await withTimeout {
-            await #expect(throws: TransportError.connectionClosed(.reactorShutdown)) { _ = try await connection.openStream() }
-            await #expect(throws: (any Error).self) { _ = try await client.dial(server.localAddress, serverName: "localhost") }
+            await #expect(throws: TransportError.connectionClosed(.reactorShutdown)) {
+                _ = try await connection.openStream()
+            }
+            await #expect(throws: (any Error).self) {
+                _ = try await client.dial(server.localAddress, serverName: "localhost")
+            }
         }
     }
 }

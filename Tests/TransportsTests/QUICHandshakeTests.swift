@@ -7,7 +7,8 @@ struct QUICHandshakeTests {
     @Test("handshake and echo over real QUIC on 127.0.0.1 port 0")
     func handshakeAndEcho() async throws {
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
             #expect(server.localAddress.port != 0)
             let echoTask = startEchoServer(server)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())

@@ -8,7 +8,8 @@ struct QUICStreamTests {
     @Test("100 concurrent streams of 1 MiB each arrive byte-exact")
     func concurrentStreamsIntegrity() async throws {
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
             let echoTask = startEchoServer(server)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
             try await withTimeout(.seconds(120)) {
@@ -50,7 +51,8 @@ struct QUICStreamTests {
         let chunk = 16 * 1024
         let total = 8 << 20
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
             try await withTimeout(.seconds(60)) {
                 let connection = try await client.dial(server.localAddress, serverName: "localhost")
@@ -91,7 +93,8 @@ struct QUICStreamTests {
     @Test("reset, stop-sending and close propagate in both directions")
     func abortsPropagate() async throws {
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
             try await withTimeout {
                 let connection = try await client.dial(server.localAddress, serverName: "localhost")
@@ -165,7 +168,8 @@ struct QUICStreamTests {
     @Test("zero-length writes and an empty stream are legal")
     func emptyStream() async throws {
         try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
             let echoTask = startEchoServer(server)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
             try await withTimeout {

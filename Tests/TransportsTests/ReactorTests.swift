@@ -66,7 +66,8 @@ struct ReactorTests {
     @Test("shutdown with open connections and sockets leaks no descriptor and closes every connection")
     func shutdownLeaksNothing() async throws {
         let reactor = try Reactor.start()
-        let server = try await QUICEndpoint.listen(reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+        let server = try await QUICEndpoint.listen(
+            reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
         let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
         let gossip = try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback())
         var connections: [QUICConnection] = []

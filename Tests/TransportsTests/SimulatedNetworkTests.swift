@@ -33,7 +33,8 @@ struct SimulatedNetworkTests {
         let network = SimulatedNetwork(
             clock: clock, seed: seed,
             defaultConditions: LinkConditions(
-                latency: .milliseconds(2), jitter: .milliseconds(3), lossRate: 0.2, duplicationRate: 0.1, reorderRate: 0.1))
+                latency: .milliseconds(2), jitter: .milliseconds(3), lossRate: 0.2, duplicationRate: 0.1,
+                reorderRate: 0.1))
         let endpoints = try (1...3).map { try network.datagramEndpoint(at: address(UInt8($0))) }
         let inboxes = endpoints.map { Inbox($0, clock: clock) }
         for round in 0..<100 {
@@ -59,7 +60,8 @@ struct SimulatedNetworkTests {
     @Test("latency delays delivery exactly; jitter and reordering change the order")
     func latencyAndReordering() throws {
         let clock = VirtualClock()
-        let network = SimulatedNetwork(clock: clock, seed: 1, defaultConditions: LinkConditions(latency: .milliseconds(5)))
+        let network = SimulatedNetwork(
+            clock: clock, seed: 1, defaultConditions: LinkConditions(latency: .milliseconds(5)))
         let a = try network.datagramEndpoint(at: address(1))
         let b = try network.datagramEndpoint(at: address(2))
         let inbox = Inbox(b, clock: clock)
@@ -69,7 +71,9 @@ struct SimulatedNetworkTests {
         clock.advance(by: .milliseconds(1))
         #expect(inbox.datagrams.withLock { $0.map(\.at) } == [MonotonicInstant(nanoseconds: 5_000_000)])
 
-        network.setConditions(LinkConditions(latency: .milliseconds(1), reorderRate: 0.5, reorderDelay: .milliseconds(20)), from: host(1), to: host(2))
+        network.setConditions(
+            LinkConditions(latency: .milliseconds(1), reorderRate: 0.5, reorderDelay: .milliseconds(20)), from: host(1),
+            to: host(2))
         for index in 0..<50 { try a.send([UInt8(index)], to: b.localAddress) }
         clock.advance(by: .seconds(1))
         let order = inbox.payloads.dropFirst().map { $0[0] }
@@ -81,7 +85,8 @@ struct SimulatedNetworkTests {
     func lossAndDuplication() throws {
         let clock = VirtualClock()
         let network = SimulatedNetwork(
-            clock: clock, seed: 7, defaultConditions: LinkConditions(lossRate: 0.25, duplicationRate: 0.1), recordsTrace: false)
+            clock: clock, seed: 7, defaultConditions: LinkConditions(lossRate: 0.25, duplicationRate: 0.1),
+            recordsTrace: false)
         let a = try network.datagramEndpoint(at: address(1))
         let b = try network.datagramEndpoint(at: address(2))
         let inbox = Inbox(b, clock: clock)
@@ -121,7 +126,10 @@ struct SimulatedNetworkTests {
         clock.advance(by: .milliseconds(10))
         #expect(inboxB.payloads == [[4]])
         #expect(inboxA.payloads == [[6]])
-        #expect(network.trace.filter { if case .dropped(_, _, _, _, .partition) = $0 { return true }; return false }.count == 3)
+        #expect(
+            network.trace.filter {
+                if case .dropped(_, _, _, _, .partition) = $0 { return true }; return false
+            }.count == 3)
     }
 
     @Test("a frozen host holds what it sends and receives, bounded, until it resumes")
@@ -151,7 +159,11 @@ struct SimulatedNetworkTests {
         let a = try network.datagramEndpoint(at: address(1))
         try a.send([1], to: address(2))
         clock.advance(by: .milliseconds(5))
-        #expect(network.trace.last == .dropped(at: MonotonicInstant(nanoseconds: 1_000_000), from: a.localAddress, to: address(2), bytes: 1, reason: .unreachable))
+        #expect(
+            network.trace.last
+                == .dropped(
+                    at: MonotonicInstant(nanoseconds: 1_000_000), from: a.localAddress, to: address(2), bytes: 1,
+                    reason: .unreachable))
     }
 }
 
@@ -186,7 +198,8 @@ struct SimulatedConnectionTests {
     @Test("streams echo byte-exact across the simulated network, with flow control")
     func echo() async throws {
         let clock = VirtualClock()
-        let network = SimulatedNetwork(clock: clock, seed: 11, defaultConditions: LinkConditions(latency: .milliseconds(2), lossRate: 0.05))
+        let network = SimulatedNetwork(
+            clock: clock, seed: 11, defaultConditions: LinkConditions(latency: .milliseconds(2), lossRate: 0.05))
         var configuration = SimulatedConnectionConfiguration()
         configuration.streamReceiveWindow = 16 * 1024
         let listener = try network.listen(at: address(1, port: 9000), configuration: configuration)

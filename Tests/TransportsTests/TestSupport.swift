@@ -95,6 +95,11 @@ func patternBytes(count: Int, seed: UInt64) -> [UInt8] {
 /// What the given descriptors (all of this process's when nil) point at, e.g. `socket:[123]`:
 /// unique per open socket, unlike descriptor numbers, which parallel tests reuse.
 func openDescriptorTargets(of descriptors: [Int32]? = nil) -> Set<String> {
-    let names = descriptors.map { $0.map(String.init) } ?? ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [])
-    return Set(names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }.filter { $0.hasPrefix("socket:") })
+    let names =
+        descriptors.map { $0.map(String.init) }
+        ?? ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [])
+    return Set(
+        names.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)") }.filter {
+            $0.hasPrefix("socket:")
+        })
 }

@@ -19,7 +19,8 @@ final class UDPRelay: Sendable {
     }
 
     static func start(reactor: Reactor, target: SocketAddress) async throws -> UDPRelay {
-        let relay = UDPRelay(endpoint: try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback()), target: target)
+        let relay = UDPRelay(
+            endpoint: try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback()), target: target)
         // On the reactor's thread, so a busy cooperative pool cannot delay forwarding.
         let task = Task(executorPreference: reactor) { [relay] in await relay.run() }
         relay.task.withLock { $0 = task }

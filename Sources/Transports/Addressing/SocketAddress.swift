@@ -51,7 +51,10 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         var v6 = in6_addr()
         if inet_pton(AF_INET6, literal, &v6) == 1 {
             let (high, low) = withUnsafeBytes(of: v6) { raw in
-                (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                (
+                    raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                    raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                )
             }
             self.init(host: .ipv6(high, low), port: port)
             return
@@ -69,7 +72,10 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         case AF_INET6 where length >= MemoryLayout<sockaddr_in6>.size:
             let sin6 = storage.loadUnaligned(as: sockaddr_in6.self)
             let (high, low) = withUnsafeBytes(of: sin6.sin6_addr) { raw in
-                (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+                (
+                    raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                    raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+                )
             }
             self.init(host: .ipv6(high, low), port: UInt16(bigEndian: sin6.sin6_port))
         default:
@@ -159,7 +165,8 @@ public enum AddressError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalid(let text): "invalid socket address '\(text)' (expected ip:port, e.g. 127.0.0.1:4433 or [::1]:4433)"
+        case .invalid(let text):
+            "invalid socket address '\(text)' (expected ip:port, e.g. 127.0.0.1:4433 or [::1]:4433)"
         }
     }
 }

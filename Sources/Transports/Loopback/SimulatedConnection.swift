@@ -55,11 +55,15 @@ public struct SimulatedDialer: ConnectionDialer {
     public func connect(to address: SocketAddress, serverName: String? = nil) async throws -> any TransportConnection {
         let network = network
         let local = network.ephemeralAddress(on: host)
-        let handshake = network.connectionDelay(from: host, to: address.host) + network.connectionDelay(from: address.host, to: host)
+        let handshake =
+            network.connectionDelay(from: host, to: address.host)
+            + network.connectionDelay(from: address.host, to: host)
         let configuration = configuration
-        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<any TransportConnection, any Error>) in
+        return try await withCheckedThrowingContinuation {
+            (continuation: CheckedContinuation<any TransportConnection, any Error>) in
             network.clock.schedule(after: handshake) {
-                guard let listener = network.listener(at: address), network.canReach(from: local.host, to: address.host),
+                guard let listener = network.listener(at: address),
+                    network.canReach(from: local.host, to: address.host),
                     network.canReach(from: address.host, to: local.host)
                 else {
                     network.clock.schedule(after: max(configuration.handshakeTimeout - handshake, .zero)) {
@@ -67,12 +71,15 @@ public struct SimulatedDialer: ConnectionDialer {
                     }
                     return
                 }
-                let client = SimulatedConnection(network: network, local: local, remote: address, configuration: configuration, initiator: true)
+                let client = SimulatedConnection(
+                    network: network, local: local, remote: address, configuration: configuration, initiator: true)
                 let server = SimulatedConnection(
-                    network: network, local: address, remote: local, configuration: listener.configuration, initiator: false)
+                    network: network, local: address, remote: local, configuration: listener.configuration,
+                    initiator: false)
                 client.pair(with: server)
                 guard listener.enqueue(server) else {
-                    continuation.resume(throwing: TransportError.connectionClosed(.peer(code: 0x2, message: "server busy")))
+                    continuation.resume(
+                        throwing: TransportError.connectionClosed(.peer(code: 0x2, message: "server busy")))
                     return
                 }
                 continuation.resume(returning: client)
@@ -120,7 +127,10 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     private let closeSignal = CloseSignal()
     private let state: Locked<State>
 
-    init(network: SimulatedNetwork, local: SocketAddress, remote: SocketAddress, configuration: SimulatedConnectionConfiguration, initiator: Bool) {
+    init(
+        network: SimulatedNetwork, local: SocketAddress, remote: SocketAddress,
+        configuration: SimulatedConnectionConfiguration, initiator: Bool
+    ) {
         self.network = network
         self.localAddress = local
         self.remoteAddress = remote
@@ -207,7 +217,8 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
                 if taken.isEmpty && !fin { break }
                 window.sent += UInt64(taken.count)
                 if fin { window.finSent = true }
-                deadlines.append(append(.data(id: stream.id, bytes: taken, fin: fin, endOffset: window.sent), to: &state))
+                deadlines.append(
+                    append(.data(id: stream.id, bytes: taken, fin: fin, endOffset: window.sent), to: &state))
                 if fin || allowance == taken.count { break }
             }
             state.windows[stream.id] = window
@@ -243,7 +254,8 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     /// Queues `frame` behind every frame already queued (frames never overtake each other) and
     /// returns when it is due.
     private func append(_ frame: Frame, to state: inout State) -> MonotonicInstant {
-        let readyAt = network.clock.now.advanced(by: network.connectionDelay(from: localAddress.host, to: remoteAddress.host))
+        let readyAt = network.clock.now.advanced(
+            by: network.connectionDelay(from: localAddress.host, to: remoteAddress.host))
         let ordered = max(readyAt, state.outbound.last?.readyAt ?? readyAt)
         state.outbound.append((frame, ordered))
         return ordered

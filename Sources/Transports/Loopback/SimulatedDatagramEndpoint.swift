@@ -28,7 +28,9 @@ public final class SimulatedDatagramEndpoint: DatagramTransport {
 
     public func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError) {
         guard !closed.load(ordering: .relaxed) else { throw .endpointClosed }
-        guard payload.count <= maxDatagramSize else { throw .messageTooLarge(size: payload.count, limit: maxDatagramSize) }
+        guard payload.count <= maxDatagramSize else {
+            throw .messageTooLarge(size: payload.count, limit: maxDatagramSize)
+        }
         network.send(payload, from: localAddress, to: destination)
     }
 

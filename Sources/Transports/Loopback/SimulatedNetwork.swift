@@ -24,7 +24,8 @@ public final class SimulatedNetwork: Sendable {
             switch self {
             case .sent(let at, let from, let to, let bytes): "\(at) sent \(from)->\(to) \(bytes)B"
             case .delivered(let at, let from, let to, let bytes): "\(at) delivered \(from)->\(to) \(bytes)B"
-            case .dropped(let at, let from, let to, let bytes, let reason): "\(at) dropped \(from)->\(to) \(bytes)B (\(reason))"
+            case .dropped(let at, let from, let to, let bytes, let reason):
+                "\(at) dropped \(from)->\(to) \(bytes)B (\(reason))"
             }
         }
     }
@@ -86,7 +87,10 @@ public final class SimulatedNetwork: Sendable {
     private let state: Locked<State>
 
     /// Creates a network whose random decisions follow `seed`.
-    public init(clock: VirtualClock, seed: UInt64, defaultConditions: LinkConditions = .lan, frozenBufferLimit: Int = 1024, recordsTrace: Bool = true) {
+    public init(
+        clock: VirtualClock, seed: UInt64, defaultConditions: LinkConditions = .lan, frozenBufferLimit: Int = 1024,
+        recordsTrace: Bool = true
+    ) {
         self.clock = clock
         self.frozenBufferLimit = frozenBufferLimit
         self.recordsTrace = recordsTrace
@@ -137,7 +141,9 @@ public final class SimulatedNetwork: Sendable {
     public func unfreeze(_ host: SocketAddress.Host) {
         let (outbound, inbound) = state.withLock { state -> (Deque<PendingDatagram>, Deque<PendingDatagram>) in
             state.frozen.remove(host)
-            return (state.heldOutbound.removeValue(forKey: host) ?? [], state.heldInbound.removeValue(forKey: host) ?? [])
+            return (
+                state.heldOutbound.removeValue(forKey: host) ?? [], state.heldInbound.removeValue(forKey: host) ?? []
+            )
         }
         for datagram in inbound { deliver(datagram) }
         for datagram in outbound { send(datagram.payload, from: datagram.from, to: datagram.to) }
@@ -151,7 +157,8 @@ public final class SimulatedNetwork: Sendable {
     /// Whether traffic can currently flow from `from` to `to` (no block, neither frozen).
     public func canReach(from: SocketAddress.Host, to: SocketAddress.Host) -> Bool {
         state.withLock { state in
-            !state.blocked.contains(Link(from: from, to: to)) && !state.frozen.contains(from) && !state.frozen.contains(to)
+            !state.blocked.contains(Link(from: from, to: to)) && !state.frozen.contains(from)
+                && !state.frozen.contains(to)
         }
     }
 
@@ -168,13 +175,16 @@ public final class SimulatedNetwork: Sendable {
     // MARK: Datagrams
 
     /// Binds a datagram endpoint at `address`; port 0 picks a free one.
-    public func datagramEndpoint(at address: SocketAddress, receiveQueueCapacity: Int = 4096, maxDatagramSize: Int = 65_507) throws(TransportError) -> SimulatedDatagramEndpoint {
+    public func datagramEndpoint(
+        at address: SocketAddress, receiveQueueCapacity: Int = 4096, maxDatagramSize: Int = 65_507
+    ) throws(TransportError) -> SimulatedDatagramEndpoint {
         try state.withLock { state throws(TransportError) in
             var address = address
             if address.port == 0 { address.port = Self.allocatePort(&state, host: address.host) }
             guard state.endpoints[address] == nil else { throw .system(operation: "bind \(address)", errno: 98) }
             let endpoint = SimulatedDatagramEndpoint(
-                network: self, address: address, receiveQueueCapacity: receiveQueueCapacity, maxDatagramSize: maxDatagramSize)
+                network: self, address: address, receiveQueueCapacity: receiveQueueCapacity,
+                maxDatagramSize: maxDatagramSize)
             state.endpoints[address] = endpoint
             return endpoint
         }
@@ -245,7 +255,9 @@ public final class SimulatedNetwork: Sendable {
             }
             if state.frozen.contains(datagram.to.host) {
                 if state.heldInbound[datagram.to.host, default: []].count >= frozenBufferLimit {
-                    drop(&state, from: datagram.from, to: datagram.to, bytes: datagram.payload.count, reason: .frozenBufferFull)
+                    drop(
+                        &state, from: datagram.from, to: datagram.to, bytes: datagram.payload.count,
+                        reason: .frozenBufferFull)
                 } else {
                     state.heldInbound[datagram.to.host, default: []].append(datagram)
                 }
@@ -279,7 +291,9 @@ public final class SimulatedNetwork: Sendable {
     // MARK: Connections
 
     /// Listens for simulated connections at `address`.
-    public func listen(at address: SocketAddress, configuration: SimulatedConnectionConfiguration = .init()) throws(TransportError) -> SimulatedListener {
+    public func listen(at address: SocketAddress, configuration: SimulatedConnectionConfiguration = .init())
+        throws(TransportError) -> SimulatedListener
+    {
         try state.withLock { state throws(TransportError) in
             var address = address
             if address.port == 0 { address.port = Self.allocatePort(&state, host: address.host) }
@@ -297,7 +311,9 @@ public final class SimulatedNetwork: Sendable {
     }
 
     /// A dialer whose connections originate from `host`.
-    public func dialer(from host: SocketAddress.Host, configuration: SimulatedConnectionConfiguration = .init()) -> SimulatedDialer {
+    public func dialer(from host: SocketAddress.Host, configuration: SimulatedConnectionConfiguration = .init())
+        -> SimulatedDialer
+    {
         SimulatedDialer(network: self, host: host, configuration: configuration)
     }
 

@@ -59,11 +59,14 @@ final class PacketBatch {
             let items = runs.map { run in
                 rpcnet_send_item(
                     data: UnsafePointer(buffer.assumingMemoryBound(to: UInt8.self) + run.offset), length: run.length,
-                    destination: address, destination_len: length, segment_size: run.length > run.segment ? run.segment : 0)
+                    destination: address, destination_len: length,
+                    segment_size: run.length > run.segment ? run.segment : 0)
             }
             var index = 0
             while index < items.count {
-                let sent = items[index...].withUnsafeBufferPointer { rpcnet_udp_send_batch(socket.fd, $0.baseAddress, $0.count) }
+                let sent = items[index...].withUnsafeBufferPointer {
+                    rpcnet_udp_send_batch(socket.fd, $0.baseAddress, $0.count)
+                }
                 guard sent > 0 else { break }
                 index += Int(sent)
             }

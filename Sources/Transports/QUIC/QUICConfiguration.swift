@@ -88,7 +88,9 @@ public struct QUICConfiguration: Sendable {
         if idleTimeout <= .zero || handshakeTimeout <= .zero {
             throw .invalidConfiguration("idleTimeout and handshakeTimeout must be positive")
         }
-        if maxConcurrentStreams == 0 || streamReceiveWindow == 0 || connectionReceiveWindow == 0 || streamSendBufferLimit <= 0 {
+        if maxConcurrentStreams == 0 || streamReceiveWindow == 0 || connectionReceiveWindow == 0
+            || streamSendBufferLimit <= 0
+        {
             throw .invalidConfiguration("stream limits and windows must be positive")
         }
     }

@@ -102,8 +102,10 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         let remoteLength = remoteAddress.write(to: &pathStorage.pointee.remote)
         withUnsafeMutablePointer(to: &pathStorage.pointee.local) { local in
             withUnsafeMutablePointer(to: &pathStorage.pointee.remote) { remote in
-                path.local = ngtcp2_addr(addr: UnsafeMutableRawPointer(local).assumingMemoryBound(to: sockaddr.self), addrlen: localLength)
-                path.remote = ngtcp2_addr(addr: UnsafeMutableRawPointer(remote).assumingMemoryBound(to: sockaddr.self), addrlen: remoteLength)
+                path.local = ngtcp2_addr(
+                    addr: UnsafeMutableRawPointer(local).assumingMemoryBound(to: sockaddr.self), addrlen: localLength)
+                path.remote = ngtcp2_addr(
+                    addr: UnsafeMutableRawPointer(remote).assumingMemoryBound(to: sockaddr.self), addrlen: remoteLength)
             }
         }
         connectionReference.pointee.user_data = Unmanaged.passUnretained(self).toOpaque()
@@ -240,7 +242,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         if reactor.isOnLoopThread, let stream = try openStreamNow() { return stream }
         let id = nextOpenWaiterID.add(1, ordering: .relaxed).newValue
         return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<TransportStream, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<TransportStream, any Error>) in
                 reactor.execute(
                     { [self] in
                         do {
@@ -272,7 +275,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         let result = ngtcp2_conn_open_bidi_stream(conn, &id, nil)
         if result == NGTCP2_ERR_STREAM_ID_BLOCKED { return nil }
         guard result == 0 else {
-            throw .connectionClosed(.transportError(code: 0, message: String(cString: ngtcp2_strerror(result)), byPeer: false))
+            throw .connectionClosed(
+                .transportError(code: 0, message: String(cString: ngtcp2_strerror(result)), byPeer: false))
         }
         let stream = TransportStream(id: id, sendBufferLimit: configuration.streamSendBufferLimit, driver: self)
         streams[id] = stream
@@ -423,7 +427,9 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         let result = source.withSockAddr { address, length in
             var packetPath = path
             packetPath.remote = ngtcp2_addr(addr: UnsafeMutablePointer(mutating: address), addrlen: length)
-            return rpcnet_ngtcp2_conn_read_pkt(conn, &packetPath, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count, rpcnet_monotonic_ns())
+            return rpcnet_ngtcp2_conn_read_pkt(
+                conn, &packetPath, packet.baseAddress!.assumingMemoryBound(to: UInt8.self), packet.count,
+                rpcnet_monotonic_ns())
         }
         if result != 0 { handleReadError(result) }
     }
@@ -440,7 +446,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             let failure =
                 session.map {
                     endpoint.tls(isServer: isServer)?.classifyLocalFailure(
-                        session: $0, alert: alert, hadPeerCertificate: TLSContext.peerPresentedCertificate($0)) ?? .local(alert: alert, message: "")
+                        session: $0, alert: alert, hadPeerCertificate: TLSContext.peerPresentedCertificate($0))
+                        ?? .local(alert: alert, message: "")
                 } ?? .local(alert: alert, message: "")
             var ccerr = ngtcp2_connection_close_error()
             ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, alert, nil, 0)
@@ -448,14 +455,19 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         default:
             var ccerr = ngtcp2_connection_close_error()
             ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, error, nil, 0)
-            startClosing(ccerr, reason: .transportError(code: ccerr.error_code, message: String(cString: ngtcp2_strerror(error)), byPeer: false))
+            startClosing(
+                ccerr,
+                reason: .transportError(
+                    code: ccerr.error_code, message: String(cString: ngtcp2_strerror(error)), byPeer: false))
         }
     }
 
     private func peerCloseReason() -> CloseReason {
         var ccerr = ngtcp2_connection_close_error()
         ngtcp2_conn_get_connection_close_error(conn, &ccerr)
-        let message = ccerr.reason.map { String(decoding: UnsafeBufferPointer(start: $0, count: ccerr.reasonlen), as: UTF8.self) } ?? ""
+        let message =
+            ccerr.reason.map { String(decoding: UnsafeBufferPointer(start: $0, count: ccerr.reasonlen), as: UTF8.self) }
+            ?? ""
         switch ccerr.type {
         case NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION:
             return .peer(code: ccerr.error_code, message: message)
@@ -513,15 +525,20 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                 stream.withUnsentData(maxRegions: endpoint.vectorScratchCount) { regions, finPending in
                     wrote = true
                     for (index, region) in regions.enumerated() {
-                        vectors[index] = ngtcp2_vec(base: UnsafeMutablePointer(mutating: region.baseAddress?.assumingMemoryBound(to: UInt8.self)), len: region.count)
+                        vectors[index] = ngtcp2_vec(
+                            base: UnsafeMutablePointer(
+                                mutating: region.baseAddress?.assumingMemoryBound(to: UInt8.self)), len: region.count)
                     }
                     let total = regions.reduce(0) { $0 + $1.count }
                     var flags = UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE)
                     if finPending { flags |= UInt32(NGTCP2_WRITE_STREAM_FLAG_FIN) }
                     written = rpcnet_ngtcp2_conn_writev_stream(
-                        conn, &pathStorage.path, destination, batch.packetCapacity, &dataLength, flags, stream.id, vectors, regions.count, now)
+                        conn, &pathStorage.path, destination, batch.packetCapacity, &dataLength, flags, stream.id,
+                        vectors, regions.count, now)
                     let accepted = max(Int(dataLength), 0)
-                    let finSent = finPending && dataLength >= 0 && accepted == total && (written > 0 || written == NGTCP2_ERR_WRITE_MORE)
+                    let finSent =
+                        finPending && dataLength >= 0 && accepted == total
+                        && (written > 0 || written == NGTCP2_ERR_WRITE_MORE)
                     return (accepted, finSent)
                 }
                 if !wrote {
@@ -531,7 +548,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                 }
             } else {
                 written = rpcnet_ngtcp2_conn_writev_stream(
-                    conn, &pathStorage.path, destination, batch.packetCapacity, &dataLength, UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE), -1, nil, 0, now)
+                    conn, &pathStorage.path, destination, batch.packetCapacity, &dataLength,
+                    UInt32(NGTCP2_WRITE_STREAM_FLAG_MORE), -1, nil, 0, now)
             }
 
             if written == NGTCP2_ERR_WRITE_MORE {
@@ -555,11 +573,17 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                 _ = batch.send(on: endpoint.socket, to: batchDestination)
                 var ccerr = ngtcp2_connection_close_error()
                 ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, Int32(written), nil, 0)
-                startClosing(ccerr, reason: .transportError(code: ccerr.error_code, message: String(cString: ngtcp2_strerror(Int32(written))), byPeer: false))
+                startClosing(
+                    ccerr,
+                    reason: .transportError(
+                        code: ccerr.error_code, message: String(cString: ngtcp2_strerror(Int32(written))), byPeer: false
+                    ))
                 return
             }
             if written == 0 { break }
-            let packetDestination = SocketAddress(pathStorage.path.remote.addr, length: Int(pathStorage.path.remote.addrlen)) ?? remoteAddress
+            let packetDestination =
+                SocketAddress(pathStorage.path.remote.addr, length: Int(pathStorage.path.remote.addrlen))
+                ?? remoteAddress
             if packetDestination != batchDestination {
                 // The packet was built at the batch's end; move it into a batch of its own.
                 let packet = Array(UnsafeRawBufferPointer(start: destination, count: written))
@@ -627,7 +651,10 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         default:
             var ccerr = ngtcp2_connection_close_error()
             ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, result, nil, 0)
-            startClosing(ccerr, reason: .transportError(code: ccerr.error_code, message: String(cString: ngtcp2_strerror(result)), byPeer: false))
+            startClosing(
+                ccerr,
+                reason: .transportError(
+                    code: ccerr.error_code, message: String(cString: ngtcp2_strerror(result)), byPeer: false))
         }
     }
 
@@ -651,10 +678,13 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         var pathStorage = ngtcp2_path_storage()
         ngtcp2_path_storage_zero(&pathStorage)
         let written = rpcnet_ngtcp2_conn_write_connection_close(
-            conn, &pathStorage.path, batch.nextPacket.assumingMemoryBound(to: UInt8.self), batch.packetCapacity, &ccerr, rpcnet_monotonic_ns())
+            conn, &pathStorage.path, batch.nextPacket.assumingMemoryBound(to: UInt8.self), batch.packetCapacity, &ccerr,
+            rpcnet_monotonic_ns())
         if written > 0 {
             closePacket = Array(UnsafeRawBufferPointer(start: batch.nextPacket, count: written))
-            closeDestination = SocketAddress(pathStorage.path.remote.addr, length: Int(pathStorage.path.remote.addrlen)) ?? remoteAddress
+            closeDestination =
+                SocketAddress(pathStorage.path.remote.addr, length: Int(pathStorage.path.remote.addrlen))
+                ?? remoteAddress
             closePacket.withUnsafeBytes { _ = try? endpoint.socket.send($0, to: closeDestination) }
         }
         logger.debug("closing connection", metadata: ["reason": "\(reason)"])

@@ -65,7 +65,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     ) async throws -> QUICEndpoint {
         try configuration.validate(asServer: true)
         return try await reactor.submit { () throws(TransportError) in
-            try QUICEndpoint(reactor: reactor, address: address, configuration: configuration, listening: true, logger: logger)
+            try QUICEndpoint(
+                reactor: reactor, address: address, configuration: configuration, listening: true, logger: logger)
         }
     }
 
@@ -76,11 +77,14 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     ) async throws -> QUICEndpoint {
         try configuration.validate(asServer: false)
         return try await reactor.submit { () throws(TransportError) in
-            try QUICEndpoint(reactor: reactor, address: bindAddress, configuration: configuration, listening: false, logger: logger)
+            try QUICEndpoint(
+                reactor: reactor, address: bindAddress, configuration: configuration, listening: false, logger: logger)
         }
     }
 
-    private init(reactor: Reactor, address: SocketAddress, configuration: QUICConfiguration, listening: Bool, logger: Logger) throws(TransportError) {
+    private init(
+        reactor: Reactor, address: SocketAddress, configuration: QUICConfiguration, listening: Bool, logger: Logger
+    ) throws(TransportError) {
         reactor.assertOnLoopThread()
         self.reactor = reactor
         self.configuration = configuration
@@ -93,10 +97,12 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         logger[metadataKey: "quic"] = "\(socket.localAddress)"
         self.logger = logger
         acceptQueue = AsyncQueue(capacity: configuration.acceptBacklog)
-        packetBatch = PacketBatch(maxPacketSize: configuration.maxUDPPayloadSize, maxPackets: 64, useGSO: socket.supportsGSO)
+        packetBatch = PacketBatch(
+            maxPacketSize: configuration.maxUDPPayloadSize, maxPackets: 64, useGSO: socket.supportsGSO)
         vectorScratch = .allocate(capacity: vectorScratchCount)
         vectorScratch.initialize(repeating: ngtcp2_vec(), count: vectorScratchCount)
-        receiveBatch = ReceiveBatch(slotSize: socket.usesGRO ? 65_536 : max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
+        receiveBatch = ReceiveBatch(
+            slotSize: socket.usesGRO ? 65_536 : max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
         var secret = [UInt8](repeating: 0, count: 32)
         _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
         resetSecret = secret
@@ -208,7 +214,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         guard connection.isServer else { return }
         if !acceptQueue.push(connection) {
             stats.withLock { $0.connectionsRefused += 1 }
-            logger.warning("accept backlog full; refusing connection", metadata: ["peer": "\(connection.remoteAddress)"])
+            logger.warning(
+                "accept backlog full; refusing connection", metadata: ["peer": "\(connection.remoteAddress)"])
             // Not from inside ngtcp2's handshake callback, which must not write a close.
             reactor.execute { connection.close(code: 0x2, message: "server busy") }
         }
@@ -230,7 +237,14 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     /// Same as ``statelessResetToken(for:into:)`` for a transport-parameter field.
-    func statelessResetToken(for cid: ngtcp2_cid, into token: inout (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8)) {
+    func statelessResetToken(
+        for cid: ngtcp2_cid,
+        into token:
+            inout (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8
+            )
+    ) {
         withUnsafeMutableBytes(of: &token) { raw in
             statelessResetToken(for: cid, into: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
         }
@@ -299,13 +313,17 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private func dispatch(_ payload: UnsafeRawBufferPointer, from source: SocketAddress) -> Dispatch {
         // ngtcp2 asserts on empty input, and accepts Version Negotiation packets (version 0)
         // whose connection IDs exceed QUIC v1's 20 bytes: both are refused here.
-        guard !payload.isEmpty, let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .malformed }
+        guard !payload.isEmpty, let base = payload.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            return .malformed
+        }
         var versionCID = ngtcp2_version_cid()
         let decoded = ngtcp2_pkt_decode_version_cid(&versionCID, base, payload.count, ConnectionID.issuedLength)
         guard decoded == 0, let dcid = versionCID.dcid else {
             return decoded == NGTCP2_ERR_VERSION_NEGOTIATION ? .unroutable : .malformed
         }
-        guard versionCID.dcidlen <= Int(NGTCP2_MAX_CIDLEN), versionCID.scidlen <= Int(NGTCP2_MAX_CIDLEN) else { return .malformed }
+        guard versionCID.dcidlen <= Int(NGTCP2_MAX_CIDLEN), versionCID.scidlen <= Int(NGTCP2_MAX_CIDLEN) else {
+            return .malformed
+        }
         let id = ConnectionID(UnsafeRawBufferPointer(start: dcid, count: versionCID.dcidlen))
         if let connection = routes[id] {
             deliver(payload, from: source, to: connection)

@@ -29,14 +29,16 @@ final class TLSContext {
             try Self.checkReadable(key, what: "private key")
             let result = gnutls_certificate_set_x509_key_file(credentials, chain, key, GNUTLS_X509_FMT_PEM)
             guard result >= 0 else {
-                throw .invalidConfiguration("cannot load certificate \(chain) with key \(key): \(String(cString: gnutls_strerror(result)))")
+                throw .invalidConfiguration(
+                    "cannot load certificate \(chain) with key \(key): \(String(cString: gnutls_strerror(result)))")
             }
         }
         switch configuration.trustRoots {
         case .system:
             let result = gnutls_certificate_set_x509_system_trust(credentials)
             guard result >= 0 else {
-                throw .invalidConfiguration("cannot load the system trust store: \(String(cString: gnutls_strerror(result)))")
+                throw .invalidConfiguration(
+                    "cannot load the system trust store: \(String(cString: gnutls_strerror(result)))")
             }
         case .file(let path):
             try Self.checkReadable(path, what: "trusted CA file")
@@ -61,7 +63,9 @@ final class TLSContext {
     /// priorities, the QUIC hooks, the connection reference, credentials, ALPN, then (client)
     /// server name and certificate verification, or (server) the client-certificate policy.
     /// `serverName` must stay valid for the session's lifetime: GnuTLS keeps the pointer.
-    func makeSession(connectionReference: UnsafeMutablePointer<ngtcp2_crypto_conn_ref>, serverName: UnsafePointer<CChar>?) throws(TransportError) -> gnutls_session_t {
+    func makeSession(
+        connectionReference: UnsafeMutablePointer<ngtcp2_crypto_conn_ref>, serverName: UnsafePointer<CChar>?
+    ) throws(TransportError) -> gnutls_session_t {
         var session: gnutls_session_t?
         let flags = (isServer ? GNUTLS_SERVER : GNUTLS_CLIENT).rawValue | GNUTLS_NO_END_OF_EARLY_DATA.rawValue
         guard gnutls_init(&session, flags) == GNUTLS_E_SUCCESS, let session else {
@@ -69,10 +73,15 @@ final class TLSContext {
         }
         do throws(TransportError) {
             try check(gnutls_priority_set_direct(session, Self.priority, nil), "gnutls_priority_set_direct")
-            let configured = isServer ? ngtcp2_crypto_gnutls_configure_server_session(session) : ngtcp2_crypto_gnutls_configure_client_session(session)
+            let configured =
+                isServer
+                ? ngtcp2_crypto_gnutls_configure_server_session(session)
+                : ngtcp2_crypto_gnutls_configure_client_session(session)
             guard configured == 0 else { throw .invalidConfiguration("ngtcp2 could not configure the TLS session") }
             gnutls_session_set_ptr(session, connectionReference)
-            try check(gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials)), "gnutls_credentials_set")
+            try check(
+                gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials)),
+                "gnutls_credentials_set")
             try setApplicationProtocols(session)
             if isServer {
                 if requireClientCertificate {
@@ -83,7 +92,9 @@ final class TLSContext {
                 // SNI carries DNS names only (RFC 6066 §3); an IP literal is still verified
                 // against the certificate's IP address entries.
                 if !Self.isIPLiteral(String(cString: serverName)) {
-                    try check(gnutls_server_name_set(session, GNUTLS_NAME_DNS, serverName, strlen(serverName)), "gnutls_server_name_set")
+                    try check(
+                        gnutls_server_name_set(session, GNUTLS_NAME_DNS, serverName, strlen(serverName)),
+                        "gnutls_server_name_set")
                 }
                 gnutls_session_set_verify_cert(session, serverName, 0)
             }
@@ -99,9 +110,12 @@ final class TLSContext {
         var storage = applicationProtocols.map { Array($0.utf8) }
         let result = storage.withUnsafeMutableBufferPointer { names in
             var datums = names.indices.map { index in
-                names[index].withUnsafeMutableBufferPointer { gnutls_datum_t(data: $0.baseAddress, size: UInt32($0.count)) }
+                names[index].withUnsafeMutableBufferPointer {
+                    gnutls_datum_t(data: $0.baseAddress, size: UInt32($0.count))
+                }
             }
-            return gnutls_alpn_set_protocols(session, &datums, UInt32(datums.count), UInt32(GNUTLS_ALPN_MANDATORY.rawValue))
+            return gnutls_alpn_set_protocols(
+                session, &datums, UInt32(datums.count), UInt32(GNUTLS_ALPN_MANDATORY.rawValue))
         }
         try check(result, "gnutls_alpn_set_protocols")
     }
@@ -122,8 +136,12 @@ final class TLSContext {
         let status = gnutls_session_get_verify_cert_status(session)
         if status != 0 {
             if status & GNUTLS_CERT_UNEXPECTED_OWNER.rawValue != 0 { return .hostnameMismatch }
-            if status & (GNUTLS_CERT_EXPIRED.rawValue | GNUTLS_CERT_NOT_ACTIVATED.rawValue) != 0 { return .certificateExpired }
-            if status & (GNUTLS_CERT_SIGNER_NOT_FOUND.rawValue | GNUTLS_CERT_SIGNER_NOT_CA.rawValue) != 0 { return .untrustedCertificate }
+            if status & (GNUTLS_CERT_EXPIRED.rawValue | GNUTLS_CERT_NOT_ACTIVATED.rawValue) != 0 {
+                return .certificateExpired
+            }
+            if status & (GNUTLS_CERT_SIGNER_NOT_FOUND.rawValue | GNUTLS_CERT_SIGNER_NOT_CA.rawValue) != 0 {
+                return .untrustedCertificate
+            }
             return .certificateRejected(status: status)
         }
         if isServer, requireClientCertificate, !hadPeerCertificate, alert == 116 || alert == 40 || alert == 42 {
@@ -142,7 +160,9 @@ final class TLSContext {
     /// The application protocol negotiated on `session`, if any.
     static func negotiatedProtocol(_ session: gnutls_session_t) -> String? {
         var datum = gnutls_datum_t()
-        guard gnutls_alpn_get_selected_protocol(session, &datum) == GNUTLS_E_SUCCESS, let data = datum.data else { return nil }
+        guard gnutls_alpn_get_selected_protocol(session, &datum) == GNUTLS_E_SUCCESS, let data = datum.data else {
+            return nil
+        }
         return String(decoding: UnsafeBufferPointer(start: data, count: Int(datum.size)), as: UTF8.self)
     }
 }

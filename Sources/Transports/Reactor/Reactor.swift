@@ -62,7 +62,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     /// Creates a reactor that is not yet running; drive it with ``run()`` or ``runOnce(blocking:)``.
     /// With a non-zero `busyPollWindow`, ``run()`` polls without blocking for that long after
     /// each event before it sleeps in the kernel.
-    public init(busyPollWindow: Duration = .zero, logger: Logger = Logger(label: "rpcnet.reactor")) throws(ReactorError) {
+    public init(busyPollWindow: Duration = .zero, logger: Logger = Logger(label: "rpcnet.reactor")) throws(ReactorError)
+    {
         guard let loop = rpcnet_loop_new() else { throw .loopCreationFailed }
         self.busyPollWindow = busyPollWindow
         self.logger = logger
@@ -103,7 +104,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
 
     /// Creates a reactor and runs it on a new thread of its own until ``shutdown()``.
     public static func start(
-        name: String = "rpcnet-reactor", busyPollWindow: Duration = .zero, logger: Logger = Logger(label: "rpcnet.reactor")
+        name: String = "rpcnet-reactor", busyPollWindow: Duration = .zero,
+        logger: Logger = Logger(label: "rpcnet.reactor")
     ) throws(ReactorError) -> Reactor {
         let reactor = try Reactor(busyPollWindow: busyPollWindow, logger: logger)
         let box = Unmanaged.passRetained(reactor).toOpaque()
@@ -303,7 +305,9 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
             }
         }
         // Exactly one caller joins the thread, however many call shutdown() at once.
-        if let thread = thread.withLock({ thread in defer { thread = nil }; return thread }) {
+        if let thread = thread.withLock({ thread in
+            defer { thread = nil }; return thread
+        }) {
             pthread_join(thread, nil)
         }
     }

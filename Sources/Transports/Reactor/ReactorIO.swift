@@ -10,7 +10,10 @@ final class ReactorIO {
     private var started = false
 
     /// Watches `fd` for readability (and writability when `writable`), calling `handler` on the loop.
-    init(reactor: Reactor, fd: Int32, writable: Bool = false, handler: @escaping (_ readable: Bool, _ writable: Bool) -> Void) {
+    init(
+        reactor: Reactor, fd: Int32, writable: Bool = false,
+        handler: @escaping (_ readable: Bool, _ writable: Bool) -> Void
+    ) {
         reactor.assertOnLoopThread()
         self.reactor = reactor
         self.handler = handler

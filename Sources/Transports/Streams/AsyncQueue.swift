@@ -56,7 +56,11 @@ final class AsyncQueue<Element: Sendable>: Sendable {
             return state.waiters
         }
         for waiter in waiters {
-            if let error { waiter.continuation.resume(throwing: error) } else { waiter.continuation.resume(returning: nil) }
+            if let error {
+                waiter.continuation.resume(throwing: error)
+            } else {
+                waiter.continuation.resume(returning: nil)
+            }
         }
     }
 

@@ -27,7 +27,8 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
         case .stopSendingRequested(let code): "peer stopped reading the stream (code \(code))"
         case .streamClosedLocally: "stream direction already closed locally"
         case .messageTooLarge(let size, let limit): "message of \(size) bytes exceeds the limit of \(limit)"
-        case .system(let operation, let errno): "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
+        case .system(let operation, let errno):
+            "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         case .invalidConfiguration(let message): "invalid configuration: \(message)"
         case .endpointClosed: "endpoint closed"
         }
@@ -99,7 +100,8 @@ public enum TLSFailure: Equatable, Sendable, CustomStringConvertible {
         case .certificateRejected(let status): "peer certificate rejected (status 0x\(String(status, radix: 16)))"
         case .noApplicationProtocol: "no application protocol in common (ALPN)"
         case .peerAlert(let alert): "peer sent TLS alert \(alert) (\(TLSFailure.alertName(alert)))"
-        case .local(let alert, let message): "local TLS failure, alert \(alert) (\(TLSFailure.alertName(alert)))\(message.isEmpty ? "" : ": \(message)")"
+        case .local(let alert, let message):
+            "local TLS failure, alert \(alert) (\(TLSFailure.alertName(alert)))\(message.isEmpty ? "" : ": \(message)")"
         }
     }
 

@@ -38,7 +38,9 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
         }
     }
 
-    private init(reactor: Reactor, address: SocketAddress, maxDatagramSize: Int, receiveQueueCapacity: Int, logger: Logger) throws(TransportError) {
+    private init(
+        reactor: Reactor, address: SocketAddress, maxDatagramSize: Int, receiveQueueCapacity: Int, logger: Logger
+    ) throws(TransportError) {
         reactor.assertOnLoopThread()
         self.reactor = reactor
         self.maxDatagramSize = min(maxDatagramSize, 65_507)
@@ -121,7 +123,8 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
                     break
                 }
             } catch {
-                logger.warning("udp send failed", metadata: ["destination": "\(item.destination)", "error": "\(error)"])
+                logger.warning(
+                    "udp send failed", metadata: ["destination": "\(item.destination)", "error": "\(error)"])
             }
         }
         if refused == 0 { watcher?.setWantsWrite(false) }
@@ -137,15 +140,15 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
             // level-triggered and calls again while datagrams remain.
             for _ in 0..<8 {
                 let count = try batch.receive(from: socket) { payload, source in
-                guard let source else {
-                    oversized += 1
-                    return
-                }
-                if incoming.push(Datagram(payload: Array(payload), source: source)) {
-                    received += 1
-                } else {
-                    dropped += 1
-                }
+                    guard let source else {
+                        oversized += 1
+                        return
+                    }
+                    if incoming.push(Datagram(payload: Array(payload), source: source)) {
+                        received += 1
+                    } else {
+                        dropped += 1
+                    }
                 }
                 if count < batch.slotCount { break }
             }

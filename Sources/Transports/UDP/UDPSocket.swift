@@ -17,7 +17,9 @@ final class UDPSocket {
     /// Creates a socket bound to `address` (port 0 picks a free port), with GRO when asked and
     /// supported.
     init(binding address: SocketAddress, bufferSize: Int32 = 4 << 20, enableGRO: Bool = false) throws(TransportError) {
-        let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0
+        )
         guard fd >= 0 else { throw .system(operation: "socket", errno: errno) }
         var size = bufferSize
         _ = setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -37,7 +39,9 @@ final class UDPSocket {
         let named = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        guard named == 0, let local = withUnsafeBytes(of: &storage, { SocketAddress($0.baseAddress!, length: Int(length)) }) else {
+        guard named == 0,
+            let local = withUnsafeBytes(of: &storage, { SocketAddress($0.baseAddress!, length: Int(length)) })
+        else {
             let error = errno
             Glibc.close(fd)
             throw .system(operation: "getsockname", errno: error)
@@ -90,8 +94,11 @@ final class ReceiveBatch {
     /// Receives one batch from `socket` and calls `body` for each datagram (payload, source),
     /// splitting GRO-coalesced ones; truncated datagrams are reported with a nil source. Returns
     /// how many receive slots were filled.
-    func receive(from socket: UDPSocket, _ body: (UnsafeRawBufferPointer, SocketAddress?) -> Void) throws(TransportError) -> Int {
-        let count = rpcnet_udp_recv_batch(socket.fd, buffer.assumingMemoryBound(to: UInt8.self), slotSize, slotCount, meta)
+    func receive(from socket: UDPSocket, _ body: (UnsafeRawBufferPointer, SocketAddress?) -> Void)
+        throws(TransportError) -> Int
+    {
+        let count = rpcnet_udp_recv_batch(
+            socket.fd, buffer.assumingMemoryBound(to: UInt8.self), slotSize, slotCount, meta)
         guard count >= 0 else { throw .system(operation: "recvmmsg", errno: -count) }
         for index in 0..<Int(count) {
             let info = meta[index]
@@ -100,7 +107,9 @@ final class ReceiveBatch {
                 body(payload, nil)
                 continue
             }
-            let source = withUnsafeBytes(of: info.source) { SocketAddress($0.baseAddress!, length: Int(info.source_len)) }
+            let source = withUnsafeBytes(of: info.source) {
+                SocketAddress($0.baseAddress!, length: Int(info.source_len))
+            }
             guard info.segment_size > 0 else {
                 body(payload, source)
                 continue
