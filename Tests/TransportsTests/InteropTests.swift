@@ -19,13 +19,21 @@ func runProcess(_ executable: String, _ arguments: [String], limit: Duration = .
         try await Task.sleep(for: limit)
         process.terminate()
     }
-    let outData = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-    let errData = await Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
-    await Task.detached { process.waitUntilExit() }.value
+    // Blocking reads run on threads of their own: on the cooperative pool (two threads on the
+    // CI machine) they would starve the tasks serving the child.
+    async let outData = onDedicatedThread { output.fileHandleForReading.readDataToEndOfFile() }
+    async let errData = onDedicatedThread { errors.fileHandleForReading.readDataToEndOfFile() }
+    let (out, err) = await (outData, errData)
+    await onDedicatedThread { process.waitUntilExit() }
     watchdog.cancel()
-    return (
-        process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self)
-    )
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+
+/// Runs blocking `work` on a new thread and returns its result without occupying a pool thread.
+func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: work()) }.start()
+    }
 }
 
 enum Repository {
@@ -36,14 +44,18 @@ enum Repository {
 
 @Suite("Interoperability")
 struct InteropTests {
-    @Test("an aioquic client completes a handshake with ALPN rpcnet/1 and gets its bytes echoed")
-    func aioquicEcho() async throws {
+    @Test(
+        "an aioquic client completes a handshake with ALPN rpcnet/1 and gets its bytes echoed (with and without Retry)",
+        arguments: [false, true])
+    func aioquicEcho(retry: Bool) async throws {
+        var configuration = TestCertificates.server()
+        configuration.retryThreshold = retry ? 0 : nil
         try #require(
             FileManager.default.isExecutableFile(atPath: Repository.python),
             "run `make test`: it creates .venv with aioquic")
         try await withReactor { reactor in
             let server = try await QUICEndpoint.listen(
-                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+                reactor: reactor, address: .loopback(), configuration: configuration)
             let echoTask = startEchoServer(server)
             let (status, output, errors) = try await runProcess(
                 Repository.python,
@@ -54,6 +66,7 @@ struct InteropTests {
             #expect(status == 0, "aioquic client failed: \(errors)")
             #expect(output.contains("alpn=rpcnet/1 sent=300000 received=300000"))
             #expect(server.statistics.handshakesCompleted == 1)
+            #expect(server.statistics.retriesSent == (retry ? 1 : 0))
             server.close()
             await echoTask.value
         }

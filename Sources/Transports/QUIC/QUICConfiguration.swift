@@ -48,6 +48,10 @@ public struct QUICConfiguration: Sendable {
     /// Server only: connections (established or handshaking) kept at once; further Initial
     /// packets are dropped.
     public var maxConnections = 10_000
+    /// Server only: once this many connections are mid-handshake, a new client must first prove
+    /// it owns its address with a Retry round trip (RFC 9000 §8.1.2), so spoofed Initial packets
+    /// cannot fill ``maxConnections``. 0 demands it of every client; `nil` never does.
+    public var retryThreshold: Int? = 64
     /// Server only: connections that completed their handshake but were not yet accepted.
     public var acceptBacklog = 256
     /// Route ngtcp2's debug log to the endpoint's logger at trace level (very verbose).

@@ -57,7 +57,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     private var packetsSinceCloseResend = 0
     private var flushQueued = false
     private var handshakeConfirmed = false
-    private var handshakeCompleted = false
+    /// Whether the TLS handshake completed (loop thread).
+    private(set) var handshakeCompleted = false
     /// Connection IDs routed to this connection by the endpoint.
     private(set) var routedIDs: Set<ConnectionID> = []
 
@@ -139,15 +140,23 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         try attachSession(tls: tls, serverName: serverName)
     }
 
-    /// Creates the ngtcp2 state for a connection a client opened with `header`'s Initial packet.
-    func startServer(tls: TLSContext, header: ngtcp2_pkt_hd) throws(TransportError) {
+    /// Creates the ngtcp2 state for a connection a client opened with `header`'s Initial packet;
+    /// `originalDCID` is set when the client came back with a valid Retry token.
+    func startServer(tls: TLSContext, header: ngtcp2_pkt_hd, originalDCID: ngtcp2_cid? = nil) throws(TransportError) {
         let scid = ConnectionID.random()
         var callbacks = ngtcp2_callbacks()
         rpcnet_ngtcp2_callbacks_init(&callbacks, 1)
         installCallbacks(&callbacks)
         var settings = makeSettings()
         var params = makeTransportParameters()
-        params.original_dcid = header.dcid
+        if let originalDCID {
+            // After a Retry the client's DCID is the ID we chose for the Retry (RFC 9000 §7.3).
+            params.original_dcid = originalDCID
+            params.retry_scid = header.dcid
+            params.retry_scid_present = 1
+        } else {
+            params.original_dcid = header.dcid
+        }
         params.stateless_reset_token_present = 1
         endpoint.statelessResetToken(for: scid, into: &params.stateless_reset_token)
         var clientSCID = header.scid

@@ -28,6 +28,10 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         public var connectionsRefused = 0
         /// Connections currently held (handshaking, open, closing or draining).
         public var liveConnections = 0
+        /// Retry packets sent to make new clients prove their address.
+        public var retriesSent = 0
+        /// Initial packets whose Retry token was forged, stale or for another address.
+        public var invalidRetryTokens = 0
     }
 
     public let localAddress: SocketAddress
@@ -54,8 +58,12 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private var routes: [ConnectionID: QUICConnection] = [:]
     private var connections: [ObjectIdentifier: QUICConnection] = [:]
     private var touched: [QUICConnection] = []
+    /// Server connections whose handshake has not completed (drives Retry under load).
+    private var handshaking = 0
     private var waitingForWritable: [QUICConnection] = []
     private let resetSecret: [UInt8]
+    /// Key material of Retry tokens, separate from the stateless-reset secret.
+    private let tokenSecret: [UInt8]
 
     /// Binds an endpoint at `address` (port 0 picks one) that accepts connections; the
     /// configuration must name the server certificate and key.
@@ -106,6 +114,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         var secret = [UInt8](repeating: 0, count: 32)
         _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
         resetSecret = secret
+        _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
+        tokenSecret = secret
         watcher = ReactorIO(reactor: reactor, fd: socket.fd) { [unowned self] readable, writable in
             if readable { readAvailable() }
             if writable { resumeWriters() }
@@ -196,6 +206,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     private func adopt(_ connection: QUICConnection) {
+        if connection.isServer { handshaking += 1 }
         connections[ObjectIdentifier(connection)] = connection
         for id in connection.routedIDs { routes[id] = connection }
         stats.withLock { $0.liveConnections = connections.count }
@@ -212,6 +223,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     func connectionEstablished(_ connection: QUICConnection) {
         stats.withLock { $0.handshakesCompleted += 1 }
         guard connection.isServer else { return }
+        handshaking -= 1
         if !acceptQueue.push(connection) {
             stats.withLock { $0.connectionsRefused += 1 }
             logger.warning(
@@ -222,6 +234,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     func connectionTerminated(_ connection: QUICConnection) {
+        if connection.isServer, !connection.handshakeCompleted { handshaking -= 1 }
         for id in connection.routedIDs where routes[id] === connection { routes[id] = nil }
         connections[ObjectIdentifier(connection)] = nil
         waitingForWritable.removeAll { $0 === connection }
@@ -336,11 +349,22 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
             stats.withLock { $0.connectionsRefused += 1 }
             return .unroutable
         }
+        var originalDCID: ngtcp2_cid?
+        if header.token.len > 0, header.token.base[0] == UInt8(NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+            originalDCID = verifyRetryToken(header, from: source)
+            guard originalDCID != nil else {
+                stats.withLock { $0.invalidRetryTokens += 1 }
+                return .unroutable
+            }
+        } else if let threshold = configuration.retryThreshold, handshaking >= threshold {
+            sendRetry(header, to: source)
+            return .delivered
+        }
         let connection = QUICConnection(
             endpoint: self, reactor: reactor, configuration: configuration, isServer: true,
             localAddress: localAddress, remoteAddress: source, logger: logger)
         do {
-            try connection.startServer(tls: serverTLS, header: header)
+            try connection.startServer(tls: serverTLS, header: header, originalDCID: originalDCID)
         } catch {
             logger.warning("could not start connection", metadata: ["peer": "\(source)", "error": "\(error)"])
             return .unroutable
@@ -348,6 +372,51 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         adopt(connection)
         deliver(payload, from: source, to: connection)
         return .delivered
+    }
+
+    // MARK: Address validation (RFC 9000 §8.1.2)
+
+    /// How long a Retry token stays valid.
+    private static let retryTokenLifetime: UInt64 = 10 * 1_000_000_000
+
+    /// Answers an Initial with a Retry carrying a token bound to the client's address.
+    private func sendRetry(_ header: ngtcp2_pkt_hd, to source: SocketAddress) {
+        var retrySCID = ConnectionID.random()
+        var originalDCID = header.dcid
+        var clientSCID = header.scid
+        var token = [UInt8](repeating: 0, count: 256)
+        let tokenLength = source.withSockAddr { address, length in
+            tokenSecret.withUnsafeBufferPointer { secret in
+                ngtcp2_crypto_generate_retry_token(
+                    &token, secret.baseAddress, secret.count, header.version, address, length, &retrySCID,
+                    &originalDCID,
+                    rpcnet_monotonic_ns())
+            }
+        }
+        guard tokenLength > 0 else { return }
+        var packet = [UInt8](repeating: 0, count: 1500)
+        let written = ngtcp2_crypto_write_retry(
+            &packet, packet.count, header.version, &clientSCID, &retrySCID, &originalDCID, token, tokenLength)
+        guard written > 0 else { return }
+        packet.withUnsafeBytes {
+            _ = try? socket.send(UnsafeRawBufferPointer(rebasing: $0.prefix(written)), to: source)
+        }
+        stats.withLock { $0.retriesSent += 1 }
+    }
+
+    /// The client's original DCID if `header` carries a Retry token we issued to `source` recently.
+    private func verifyRetryToken(_ header: ngtcp2_pkt_hd, from source: SocketAddress) -> ngtcp2_cid? {
+        var originalDCID = ngtcp2_cid()
+        var dcid = header.dcid
+        let result = source.withSockAddr { address, length in
+            tokenSecret.withUnsafeBufferPointer { secret in
+                ngtcp2_crypto_verify_retry_token(
+                    &originalDCID, header.token.base, header.token.len, secret.baseAddress, secret.count,
+                    header.version,
+                    address, length, &dcid, Self.retryTokenLifetime, rpcnet_monotonic_ns())
+            }
+        }
+        return result == 0 ? originalDCID : nil
     }
 
     private func deliver(_ payload: UnsafeRawBufferPointer, from source: SocketAddress, to connection: QUICConnection) {
