@@ -68,6 +68,11 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
+            name: "RpcNetTests",
+            dependencies: ["RpcNet"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
             name: "TransportsTests",
             dependencies: ["Transports", "CRpcNet"],
             swiftSettings: strictSwift
