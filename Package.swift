@@ -44,7 +44,10 @@ let package = Package(
         ),
         .target(
             name: "RpcNet",
-            dependencies: ["Transports"],
+            dependencies: [
+                "Transports",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strictSwift
         ),
         .executableTarget(

@@ -167,32 +167,6 @@ struct SimulatedNetworkTests {
     }
 }
 
-/// Drives `clock` forward in steps while `body` runs, so async code waiting on simulated time
-/// progresses; gives up after `limit` of virtual time.
-func simulate<T: Sendable>(
-    _ clock: VirtualClock, step: Duration = .milliseconds(1), limit: Duration = .seconds(120),
-    _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let task = Task { try await body() }
-    let done = Atomic<Bool>(false)
-    let watcher = Task {
-        _ = try? await task.value
-        done.store(true, ordering: .releasing)
-    }
-    var elapsed = Duration.zero
-    while !done.load(ordering: .acquiring), elapsed < limit {
-        clock.advance(by: step)
-        elapsed += step
-        try await Task.sleep(for: .microseconds(50))
-    }
-    if !done.load(ordering: .acquiring) {
-        task.cancel()
-        Issue.record("simulation did not finish within \(limit) of virtual time")
-    }
-    await watcher.value
-    return try await task.value
-}
-
 @Suite("Simulated connections")
 struct SimulatedConnectionTests {
     @Test("streams echo byte-exact across the simulated network, with flow control")
@@ -205,7 +179,7 @@ struct SimulatedConnectionTests {
         let listener = try network.listen(at: address(1, port: 9000), configuration: configuration)
         let server = startEchoServer(listener)
         let dialer = network.dialer(from: host(2), configuration: configuration)
-        try await simulate(clock) {
+        try await clock.drive {
             let connection = try await dialer.connect(to: listener.localAddress, serverName: nil)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<5 {
@@ -231,7 +205,7 @@ struct SimulatedConnectionTests {
         let clock = VirtualClock()
         let network = SimulatedNetwork(clock: clock, seed: 12)
         let listener = try network.listen(at: address(1, port: 9000))
-        try await simulate(clock) {
+        try await clock.drive {
             let connection = try await network.dialer(from: host(2)).connect(to: listener.localAddress, serverName: nil)
             let serverConnection = try #require(try await listener.accept())
             let stream = try await connection.openStream()
@@ -253,7 +227,7 @@ struct SimulatedConnectionTests {
         configuration.idleTimeout = .seconds(5)
         configuration.handshakeTimeout = .seconds(3)
         let listener = try network.listen(at: address(1, port: 9000), configuration: configuration)
-        try await simulate(clock, step: .milliseconds(10)) { [configuration] in
+        try await clock.drive(step: .milliseconds(10)) { [configuration] in
             let dialer = network.dialer(from: host(2), configuration: configuration)
             let connection = try await dialer.connect(to: listener.localAddress, serverName: nil)
             let serverConnection = try #require(try await listener.accept())

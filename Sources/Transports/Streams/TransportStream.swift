@@ -51,6 +51,9 @@ public final class TransportStream: Sendable {
         var sendError: TransportError?
         var writers: Deque<Waiter> = []
         var nextWaiterID: UInt64 = 0
+        // Aborts by the peer or the connection.
+        var abort: TransportError?
+        var abortWaiters: [(id: UInt64, continuation: CheckedContinuation<TransportError, any Error>)] = []
     }
 
     /// Received pieces smaller than this are appended to the previous one.
@@ -239,6 +242,7 @@ public final class TransportStream: Sendable {
 
     /// The peer reset the stream; returns the number of unread bytes discarded.
     func deliverReset(code: UInt64) -> Int {
+        defer { recordAbort(.streamReset(code: code)) }
         let discarded: Int = state.withLock { state in
             guard state.receiveError == nil else { return 0 }
             state.receiveError = .streamReset(code: code)
@@ -254,6 +258,7 @@ public final class TransportStream: Sendable {
 
     /// The peer asked us to stop sending; writers fail and unsent bytes are dropped.
     func deliverStopSending(code: UInt64) {
+        defer { recordAbort(.stopSendingRequested(code: code)) }
         state.withLock { state in
             guard state.sendError == nil else { return }
             state.sendError = .stopSendingRequested(code: code)
@@ -264,6 +269,7 @@ public final class TransportStream: Sendable {
 
     /// The connection ended: every half not already complete fails with `reason`.
     func connectionClosed(_ reason: CloseReason) {
+        defer { recordAbort(.connectionClosed(reason)) }
         state.withLock { state in
             if state.receiveError == nil, !state.finReceived {
                 state.receiveError = .connectionClosed(reason)
@@ -369,6 +375,44 @@ public final class TransportStream: Sendable {
             waiter?.continuation.resume(throwing: CancellationError())
         }
         try Task.checkCancellation()
+    }
+
+    // MARK: Aborts
+
+    /// Waits until the peer aborts the stream (RESET_STREAM or STOP_SENDING) or its connection
+    /// ends, and returns how. Lets a server stop work for a caller that has gone, even while the
+    /// work is not reading or writing. Throws `CancellationError` when the waiting task is cancelled.
+    public func waitForAbort() async throws -> TransportError {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<TransportError, any Error>) in
+                let immediate: Result<TransportError, CancellationError>? = state.withLock { state in
+                    if let abort = state.abort { return .success(abort) }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.abortWaiters.append((id, continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(with: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.abortWaiters.firstIndex { $0.id == id }.map { state.abortWaiters.remove(at: $0) }
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    private func recordAbort(_ error: TransportError) {
+        let waiters = state.withLock { state in
+            if state.abort == nil { state.abort = error }
+            defer { state.abortWaiters.removeAll() }
+            return state.abortWaiters
+        }
+        for waiter in waiters { waiter.continuation.resume(returning: error) }
     }
 
     private func wakeAll() {

@@ -1,0 +1,85 @@
+import Transports
+
+/// The messages a peer sends on a call, as an `AsyncSequence` with backpressure: each message is
+/// read from the stream only when the consumer asks for it, so a consumer that stops reading stops
+/// the sender through QUIC flow control.
+///
+/// Iterate it once: the sequence reads from the call's stream.
+public struct MessageStream: AsyncSequence, Sendable {
+    public typealias Element = [UInt8]
+
+    private let source: MessageSource
+
+    init(source: MessageSource) {
+        self.source = source
+    }
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(source: source)
+    }
+
+    /// Yields the messages one at a time; throws ``RPCStatus`` when the call failed.
+    public struct Iterator: AsyncIteratorProtocol {
+        let source: MessageSource
+
+        public mutating func next() async throws -> [UInt8]? {
+            try await source.next()
+        }
+    }
+}
+
+/// The reading side of one call, shared between the call machinery and a ``MessageStream``.
+/// Only one task reads at a time (the stream allows one reader).
+final class MessageSource: @unchecked Sendable {
+    private var reader: FrameReader
+    private let onTrailer: (@Sendable (Trailer) throws -> Void)?
+    private var finished = false
+
+    /// `onTrailer` is nil on the server (a client never sends a trailer) and decides on the
+    /// client whether the call failed.
+    init(reader: FrameReader, onTrailer: (@Sendable (Trailer) throws -> Void)?) {
+        self.reader = reader
+        self.onTrailer = onTrailer
+    }
+
+    func next() async throws -> [UInt8]? {
+        guard !finished else { return nil }
+        switch try await reader.next() {
+        case .message(let bytes):
+            return bytes
+        case .trailer(let trailer):
+            guard let onTrailer else {
+                throw WireError.malformed(type: FrameType.trailer.rawValue, reason: "a client sent a trailer")
+            }
+            finished = true
+            try onTrailer(trailer)
+            return nil
+        case .callHeader:
+            throw WireError.malformed(type: FrameType.callHeader.rawValue, reason: "a second call header")
+        case nil:
+            finished = true
+            if onTrailer != nil {
+                throw RPCStatus(code: .internal, message: "the server ended the call without a trailer")
+            }
+            return nil
+        }
+    }
+}
+
+/// Sends messages on a call. Each ``send(_:)`` waits while the peer's flow-control window and the
+/// stream's send buffer are full.
+public struct MessageWriter: Sendable {
+    let stream: TransportStream
+    let limits: WireLimits
+
+    /// Sends one message; fails with ``RPCStatus/Code-swift.struct/resourceExhausted`` when it
+    /// exceeds the message size limit.
+    public func send(_ message: [UInt8]) async throws {
+        guard message.count <= limits.maxMessageSize else {
+            throw RPCStatus(
+                code: .resourceExhausted,
+                message: "message of \(message.count) bytes exceeds the limit of \(limits.maxMessageSize)")
+        }
+        try await stream.write(.message(message))
+    }
+}

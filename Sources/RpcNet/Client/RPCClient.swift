@@ -1,0 +1,236 @@
+public import Logging
+import Synchronization
+public import Transports
+
+/// Calls `rpcnet/1` methods on one server.
+///
+/// Shareable by any number of tasks: each call is one stream on a shared connection. When the
+/// connection is lost, the next call dials again (one dial at a time, however many calls wait).
+/// Every failure reaches the caller as an ``RPCStatus``: the server's status, or
+/// ``RPCStatus/Code-swift.struct/unavailable`` when the server cannot be reached,
+/// ``RPCStatus/Code-swift.struct/deadlineExceeded`` when the call's time runs out, and
+/// ``RPCStatus/Code-swift.struct/cancelled`` when the calling task is cancelled (the server's
+/// handler is cancelled too).
+public final class RPCClient: Sendable {
+    /// Settings of a client.
+    public struct Configuration: Sendable {
+        /// Wire limits, checked before allocating.
+        public var limits = WireLimits()
+        /// Timeout of calls whose options set none; `nil` for no deadline.
+        public var defaultTimeout: Duration?
+
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    private enum Target: Sendable {
+        case fixed(any TransportConnection)
+        case dial(any ConnectionDialer, SocketAddress, serverName: String?)
+    }
+
+    private struct State {
+        var connection: (any TransportConnection)?
+        var dialing: Task<any TransportConnection, any Error>?
+    }
+
+    /// The client's settings.
+    public let configuration: Configuration
+    /// The clock deadlines are measured on (a ``VirtualClock`` in simulations).
+    public let clock: any NetworkClock
+    private let target: Target
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// A client that dials `address` with `dialer` (verifying it as `serverName`) and redials
+    /// after the connection is lost.
+    public init(
+        dialer: any ConnectionDialer, address: SocketAddress, serverName: String? = nil,
+        configuration: Configuration = Configuration(), clock: any NetworkClock = MonotonicClock(),
+        logger: Logger = Logger(label: "rpcnet.client")
+    ) {
+        self.target = .dial(dialer, address, serverName: serverName)
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// A client for an established connection; calls fail with `unavailable` once it closes.
+    public init(
+        connection: any TransportConnection, configuration: Configuration = Configuration(),
+        clock: any NetworkClock = MonotonicClock(), logger: Logger = Logger(label: "rpcnet.client")
+    ) {
+        self.target = .fixed(connection)
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Closes the current connection; later calls dial again.
+    public func close() {
+        let connection = state.withLock { state in
+            defer { state.connection = nil }
+            return state.connection
+        }
+        connection?.close(code: 0, message: "client closed")
+        if case .fixed(let fixed) = target { fixed.close(code: 0, message: "client closed") }
+    }
+
+    // MARK: Calls
+
+    /// Calls a unary method.
+    public func unary(_ method: String, _ request: [UInt8], options: CallOptions = CallOptions()) async throws
+        -> [UInt8]
+    {
+        try await call(method, options: options, requests: [request]) { responses in
+            try await Self.singleResponse(responses)
+        }
+    }
+
+    /// Calls a server-streaming method; `body` consumes the responses. Returning before the last
+    /// one cancels the rest of the call.
+    public func serverStreaming<Result: Sendable>(
+        _ method: String, _ request: [UInt8], options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (MessageStream) async throws -> Result
+    ) async throws -> Result {
+        try await call(method, options: options, requests: [request], body)
+    }
+
+    /// Calls a client-streaming method: `body` sends the requests, then the one response is returned.
+    public func clientStreaming(
+        _ method: String, options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (MessageWriter) async throws -> Void
+    ) async throws -> [UInt8] {
+        try await bidirectional(method, options: options) { requests, responses in
+            try await body(requests)
+            try await requests.stream.finish()
+            return try await Self.singleResponse(responses)
+        }
+    }
+
+    /// Calls a bidirectional-streaming method: `body` sends requests and reads responses
+    /// concurrently as it likes; the request side is finished when `body` returns.
+    public func bidirectional<Result: Sendable>(
+        _ method: String, options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result
+    ) async throws -> Result {
+        try await call(method, options: options, requests: nil) { stream, responses in
+            let result = try await body(MessageWriter(stream: stream, limits: self.configuration.limits), responses)
+            try? await stream.finish()
+            return result
+        }
+    }
+
+    private func call<Result: Sendable>(
+        _ method: String, options: CallOptions, requests: [[UInt8]],
+        _ body: @escaping @Sendable (MessageStream) async throws -> Result
+    ) async throws -> Result {
+        for request in requests where request.count > configuration.limits.maxMessageSize {
+            throw RPCStatus(
+                code: .resourceExhausted,
+                message: "request of \(request.count) bytes exceeds the limit of \(configuration.limits.maxMessageSize)"
+            )
+        }
+        return try await call(method, options: options, requests: requests as [[UInt8]]?) { _, responses in
+            try await body(responses)
+        }
+    }
+
+    /// Opens the call's stream, sends the header (and `requests` then FIN, when given), and runs
+    /// `body` against the deadline and the caller's cancellation.
+    private func call<Result: Sendable>(
+        _ method: String, options: CallOptions, requests: [[UInt8]]?,
+        _ body: @escaping @Sendable (TransportStream, MessageStream) async throws -> Result
+    ) async throws -> Result {
+        let timeout = options.timeout ?? configuration.defaultTimeout
+        let header = Frame.callHeader(CallHeader(method: method, timeout: timeout, metadata: options.metadata))
+        let stream = try await openStream()
+        do {
+            return try await withTaskCancellationHandler {
+                var opening = header.encoded
+                for request in requests ?? [] { Frame.message(request).encode(into: &opening) }
+                try await stream.write(opening, finish: requests != nil)
+                let responses = MessageStream(
+                    source: MessageSource(reader: FrameReader(stream: stream, limits: configuration.limits)) {
+                        trailer in
+                        guard trailer.status.code == .ok else { throw trailer.status }
+                    })
+                guard let timeout else { return try await body(stream, responses) }
+                return try await withDeadline(timeout, on: clock) { try await body(stream, responses) }
+            } onCancel: {
+                stream.abort(code: StreamAbortCode.cancelled)
+            }
+        } catch {
+            let status = Self.status(for: error)
+            if status.code == .deadlineExceeded || status.code == .cancelled {
+                stream.abort(code: status.code.rawValue)
+            }
+            throw status
+        }
+    }
+
+    private static func singleResponse(_ responses: MessageStream) async throws -> [UInt8] {
+        var iterator = responses.makeAsyncIterator()
+        guard let response = try await iterator.next() else {
+            throw RPCStatus(code: .internal, message: "the server sent no response message")
+        }
+        guard try await iterator.next() == nil else {
+            throw RPCStatus(code: .internal, message: "the server sent more than one response message")
+        }
+        return response
+    }
+
+    /// The status a caller sees for `error`.
+    static func status(for error: any Error) -> RPCStatus {
+        switch error {
+        case let status as RPCStatus: status
+        case let wire as WireError: wire.status
+        case is CancellationError: RPCStatus(code: .cancelled, message: "cancelled by the caller")
+        case TransportError.streamReset(let code), TransportError.stopSendingRequested(let code):
+            RPCStatus(code: .init(rawValue: code), message: "the server aborted the call")
+        case TransportError.connectionClosed(let reason): RPCStatus(code: .unavailable, message: "\(reason)")
+        case let transport as TransportError: RPCStatus(code: .unavailable, message: "\(transport)")
+        default: RPCStatus(code: .unknown, message: "\(error)")
+        }
+    }
+
+    // MARK: Connection
+
+    private func openStream() async throws -> TransportStream {
+        let connection = try await connection()
+        do {
+            return try await connection.openStream()
+        } catch {
+            throw Self.status(for: error)
+        }
+    }
+
+    private func connection() async throws -> any TransportConnection {
+        switch target {
+        case .fixed(let connection):
+            if let reason = connection.closeReason { throw RPCStatus(code: .unavailable, message: "\(reason)") }
+            return connection
+        case .dial(let dialer, let address, let serverName):
+            let dialing: Task<any TransportConnection, any Error> = state.withLock { state in
+                if let connection = state.connection, connection.closeReason == nil {
+                    return Task { connection }
+                }
+                if let dialing = state.dialing { return dialing }
+                let dialing = Task { try await dialer.connect(to: address, serverName: serverName) }
+                state.dialing = dialing
+                return dialing
+            }
+            do {
+                let connection = try await dialing.value
+                state.withLock { state in
+                    state.connection = connection
+                    state.dialing = nil
+                }
+                return connection
+            } catch {
+                state.withLock { $0.dialing = nil }
+                logger.debug("connect failed", metadata: ["address": "\(address)", "error": "\(error)"])
+                throw RPCStatus(code: .unavailable, message: "cannot connect to \(address): \(error)")
+            }
+        }
+    }
+}

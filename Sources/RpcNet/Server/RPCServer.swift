@@ -1,0 +1,346 @@
+public import Logging
+import Synchronization
+import Transports
+
+/// Serves `rpcnet/1` calls on any ``ConnectionListener``: QUIC in production, the simulated
+/// network in tests.
+///
+/// Register handlers by method name, then ``serve(_:)``. Every connection and every call runs in
+/// its own task; a call's handler is cancelled when the caller cancels (stream reset), when its
+/// deadline passes, or when the server shuts down past its grace period. Bad input from a peer
+/// fails only that call, with a typed status.
+public final class RPCServer: Sendable {
+    /// Limits and timeouts of a server.
+    public struct Configuration: Sendable {
+        /// Wire limits, checked before allocating.
+        public var limits = WireLimits()
+        /// Calls one connection may have running at once; more are refused with
+        /// ``RPCStatus/Code-swift.struct/resourceExhausted``.
+        public var maxConcurrentCallsPerConnection = 1024
+        /// How long a new stream may take to send its call header.
+        public var callHeaderTimeout: Duration = .seconds(10)
+
+        /// Creates the defaults.
+        public init() {}
+    }
+
+    private struct State {
+        var handlers: [String: MethodHandler] = [:]
+        var accepting = true
+        var listeners: [any ConnectionListener] = []
+        var connections: [ObjectIdentifier: any TransportConnection] = [:]
+        var activeCalls = 0
+        var drained: [CheckedContinuation<Void, Never>] = []
+        var callTasks: [UInt64: Task<Void, Never>] = [:]
+        var nextCallID: UInt64 = 0
+    }
+
+    /// The server's settings.
+    public let configuration: Configuration
+    /// The clock deadlines are measured on (a ``VirtualClock`` in simulations).
+    public let clock: any NetworkClock
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    /// Creates a server with no methods.
+    public init(
+        configuration: Configuration = Configuration(), clock: any NetworkClock = MonotonicClock(),
+        logger: Logger = Logger(label: "rpcnet.server")
+    ) {
+        self.configuration = configuration
+        self.clock = clock
+        self.logger = logger
+    }
+
+    // MARK: Registration
+
+    /// Registers a unary method: one request in, one response out.
+    public func register(
+        _ method: String, unary handler: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8]
+    ) {
+        registerHandler(method) { requests, responses, context in
+            let request = try await Self.singleRequest(requests)
+            try await responses.send(try await handler(request, context))
+        }
+    }
+
+    /// Registers a server-streaming method: one request in, any number of responses out.
+    public func register(
+        _ method: String,
+        serverStreaming handler: @escaping @Sendable ([UInt8], MessageWriter, ServerContext) async throws -> Void
+    ) {
+        registerHandler(method) { requests, responses, context in
+            try await handler(try await Self.singleRequest(requests), responses, context)
+        }
+    }
+
+    /// Registers a client-streaming method: any number of requests in, one response out.
+    public func register(
+        _ method: String,
+        clientStreaming handler: @escaping @Sendable (MessageStream, ServerContext) async throws -> [UInt8]
+    ) {
+        registerHandler(method) { requests, responses, context in
+            try await responses.send(try await handler(requests, context))
+        }
+    }
+
+    /// Registers a bidirectional-streaming method.
+    public func register(
+        _ method: String,
+        bidirectional handler: @escaping @Sendable (MessageStream, MessageWriter, ServerContext) async throws -> Void
+    ) {
+        registerHandler(method, handler)
+    }
+
+    private func registerHandler(
+        _ method: String, _ run: @escaping @Sendable (MessageStream, MessageWriter, ServerContext) async throws -> Void
+    ) {
+        precondition(
+            !method.isEmpty && method.utf8.count <= configuration.limits.maxMethodNameLength, "invalid method name")
+        state.withLock { $0.handlers[method] = MethodHandler(run: run) }
+    }
+
+    /// Reads exactly one request message.
+    private static func singleRequest(_ requests: MessageStream) async throws -> [UInt8] {
+        var iterator = requests.makeAsyncIterator()
+        guard let request = try await iterator.next() else {
+            throw RPCStatus(code: .invalidArgument, message: "the call carried no request message")
+        }
+        guard try await iterator.next() == nil else {
+            throw RPCStatus(code: .invalidArgument, message: "the call carried more than one request message")
+        }
+        return request
+    }
+
+    // MARK: Serving
+
+    /// Accepts connections from `listener` and serves their calls until the listener closes or
+    /// the server shuts down.
+    public func serve(_ listener: any ConnectionListener) async {
+        let accepted = state.withLock { state in
+            guard state.accepting else { return false }
+            state.listeners.append(listener)
+            return true
+        }
+        guard accepted else { return }
+        await withDiscardingTaskGroup { group in
+            while let connection = try? await listener.accept() {
+                group.addTask { await self.serve(connection: connection) }
+            }
+        }
+    }
+
+    private func serve(connection: any TransportConnection) async {
+        let key = ObjectIdentifier(connection)
+        let admitted = state.withLock { state in
+            guard state.accepting else { return false }
+            state.connections[key] = connection
+            return true
+        }
+        guard admitted else {
+            connection.close(code: 0, message: "server shutting down")
+            return
+        }
+        let active = CallCounter()
+        await withDiscardingTaskGroup { group in
+            while let stream = try? await connection.acceptStream() {
+                guard active.count.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentCallsPerConnection
+                else {
+                    active.count.subtract(1, ordering: .relaxed)
+                    group.addTask {
+                        await self.refuse(
+                            stream, status: RPCStatus(code: .resourceExhausted, message: "too many concurrent calls"))
+                    }
+                    continue
+                }
+                group.addTask {
+                    await self.serve(stream: stream, connection: connection)
+                    active.count.subtract(1, ordering: .relaxed)
+                }
+            }
+        }
+        state.withLock { _ = $0.connections.removeValue(forKey: key) }
+    }
+
+    private func refuse(_ stream: TransportStream, status: RPCStatus) async {
+        try? await stream.write(.trailer(Trailer(status: status, metadata: Metadata())), finish: true)
+        stream.stopSending(code: StreamAbortCode.cancelled)
+    }
+
+    /// Runs one call from its header to its trailer.
+    private func serve(stream: TransportStream, connection: any TransportConnection) async {
+        var reader = FrameReader(stream: stream, limits: configuration.limits)
+        let header: CallHeader
+        do {
+            let first = try await withDeadline(configuration.callHeaderTimeout, on: clock) { [reader] in
+                var reader = reader
+                return (try await reader.next(), reader)
+            }
+            reader = first.1
+            guard case .callHeader(let received)? = first.0 else {
+                logger.warning("call without a call header", metadata: ["peer": "\(connection.remoteAddress)"])
+                stream.abort(code: StreamAbortCode.protocolViolation)
+                return
+            }
+            header = received
+        } catch {
+            logger.warning(
+                "unreadable call header", metadata: ["peer": "\(connection.remoteAddress)", "error": "\(error)"])
+            stream.abort(
+                code: (error as? WireError).map { $0.status.code.rawValue } ?? StreamAbortCode.protocolViolation)
+            return
+        }
+        guard let handler = state.withLock({ $0.handlers[header.method] }) else {
+            await refuse(stream, status: RPCStatus(code: .unimplemented, message: "unknown method \(header.method)"))
+            return
+        }
+        guard callStarted() else {
+            await refuse(stream, status: RPCStatus(code: .unavailable, message: "server shutting down"))
+            return
+        }
+        defer { callEnded() }
+        let context = ServerContext(
+            method: header.method, metadata: header.metadata,
+            deadline: header.timeout.map { clock.now.advanced(by: $0) }, remoteAddress: connection.remoteAddress,
+            clock: clock)
+        let status = await run(handler, on: stream, reader: reader, context: context)
+        guard let status else { return }  // the caller went away: nothing to answer
+        do {
+            try await stream.write(.trailer(Trailer(status: status, metadata: Metadata())), finish: true)
+        } catch {
+            logger.debug("could not send trailer", metadata: ["method": "\(header.method)", "error": "\(error)"])
+        }
+    }
+
+    /// Races the handler against the caller aborting and the deadline. Returns the status to
+    /// send, or nil when the caller aborted.
+    private func run(_ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext)
+        async -> RPCStatus?
+    {
+        enum Outcome: Sendable {
+            case finished(RPCStatus)
+            case callerAborted
+            case deadlineExceeded
+        }
+        let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask {
+                let requests = MessageStream(source: MessageSource(reader: reader, onTrailer: nil))
+                do {
+                    try await handler.run(
+                        requests, MessageWriter(stream: stream, limits: self.configuration.limits), context)
+                    return .finished(.ok)
+                } catch {
+                    return .finished(Self.status(for: error))
+                }
+            }
+            group.addTask {
+                guard (try? await stream.waitForAbort()) != nil else { return nil }
+                return .callerAborted
+            }
+            if let deadline = context.deadline {
+                group.addTask {
+                    guard (try? await self.clock.sleep(until: deadline, tolerance: nil)) != nil else { return nil }
+                    return .deadlineExceeded
+                }
+            }
+            var outcome: Outcome = .callerAborted
+            while let next = await group.next() {
+                guard let next else { continue }
+                outcome = next
+                break
+            }
+            group.cancelAll()
+            return outcome
+        }
+        switch outcome {
+        case .finished(let status):
+            return status
+        case .callerAborted:
+            stream.abort(code: StreamAbortCode.cancelled)
+            return nil
+        case .deadlineExceeded:
+            stream.stopSending(code: RPCStatus.Code.deadlineExceeded.rawValue)
+            return RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server")
+        }
+    }
+
+    /// The status a handler's error becomes on the wire.
+    static func status(for error: any Error) -> RPCStatus {
+        switch error {
+        case let status as RPCStatus: status
+        case let wire as WireError: wire.status
+        case is CancellationError: RPCStatus(code: .cancelled, message: "cancelled")
+        case TransportError.streamReset, TransportError.stopSendingRequested:
+            RPCStatus(code: .cancelled, message: "\(error)")
+        case let transport as TransportError: RPCStatus(code: .unavailable, message: "\(transport)")
+        default: RPCStatus(code: .unknown, message: "\(error)")
+        }
+    }
+
+    // MARK: Shutdown
+
+    private func callStarted() -> Bool {
+        state.withLock { state in
+            guard state.accepting else { return false }
+            state.activeCalls += 1
+            return true
+        }
+    }
+
+    private func callEnded() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.activeCalls -= 1
+            guard state.activeCalls == 0 else { return [] }
+            defer { state.drained.removeAll() }
+            return state.drained
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Stops accepting connections and calls, lets calls in flight finish for up to
+    /// `gracePeriod`, then closes every connection, which cancels what is left.
+    public func shutdown(gracePeriod: Duration = .seconds(10)) async {
+        let listeners = state.withLock { state in
+            state.accepting = false
+            return state.listeners
+        }
+        for listener in listeners { listener.close() }
+        _ = try? await withDeadline(gracePeriod, on: clock) {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let idle = self.state.withLock { state in
+                    if state.activeCalls == 0 { return true }
+                    state.drained.append(continuation)
+                    return false
+                }
+                if idle { continuation.resume() }
+            }
+        }
+        let connections = state.withLock { $0.connections.values.map { $0 } }
+        for connection in connections { connection.close(code: 0, message: "server shut down") }
+    }
+}
+
+/// Calls running on one connection.
+private final class CallCounter: Sendable {
+    let count = Atomic<Int>(0)
+}
+
+/// Runs `body`, failing with ``RPCStatus/Code-swift.struct/deadlineExceeded`` after `limit` of
+/// `clock`'s time.
+func withDeadline<T: Sendable>(
+    _ limit: Duration, on clock: any NetworkClock, _ body: @escaping @Sendable () async throws -> T
+) async throws -> T {
+    let deadline = clock.now.advanced(by: limit)
+    return try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await clock.sleep(until: deadline, tolerance: nil)
+            return nil
+        }
+        defer { group.cancelAll() }
+        guard let first = try await group.next(), let value = first else {
+            throw RPCStatus(code: .deadlineExceeded, message: "timed out after \(limit)")
+        }
+        return value
+    }
+}

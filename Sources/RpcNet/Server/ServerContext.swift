@@ -1,0 +1,26 @@
+import Transports
+
+/// What a handler knows about the call it serves.
+public struct ServerContext: Sendable {
+    /// The method called.
+    public let method: String
+    /// The caller's metadata.
+    public let metadata: Metadata
+    /// When the caller's deadline passes, on the monotonic clock; `nil` when it set none.
+    public let deadline: MonotonicInstant?
+    /// The caller's address.
+    public let remoteAddress: SocketAddress
+    /// The clock the deadline is measured on.
+    public let clock: any NetworkClock
+
+    /// Time left before the deadline (negative once passed); `nil` without a deadline.
+    public var remainingTime: Duration? {
+        deadline.map { clock.now.duration(to: $0) }
+    }
+}
+
+/// A registered method: every pattern reduces to reading a message stream and writing messages.
+struct MethodHandler: Sendable {
+    let run:
+        @Sendable (_ requests: MessageStream, _ responses: MessageWriter, _ context: ServerContext) async throws -> Void
+}
