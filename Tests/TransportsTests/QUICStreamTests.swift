@@ -117,7 +117,7 @@ struct QUICStreamTests {
 
                 // Client stops reading: the server's writes fail with the code.
                 let c = try await connection.openStream()
-                try await c.write([5])
+                try await c.write([5], finish: true)
                 let serverC = try #require(try await serverConnection.acceptStream())
                 c.stopSending(code: 9)
                 await #expect(throws: TransportError.stopSendingRequested(code: 9)) {
@@ -131,10 +131,26 @@ struct QUICStreamTests {
                 let d = try await connection.openStream()
                 try await d.write([6])
                 let serverD = try #require(try await serverConnection.acceptStream())
+                try await serverD.finish()
+                #expect(try await d.read() == nil)
                 serverD.stopSending(code: 10)
                 await #expect(throws: TransportError.stopSendingRequested(code: 10)) {
                     for _ in 0..<1000 {
                         try await d.write([UInt8](repeating: 0, count: 1024))
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
+                }
+
+                // While the writer's own receive half is still open, ngtcp2 0.12 reports the
+                // peer's STOP_SENDING only by refusing data, without its code: writes fail with
+                // code 0 (docs/ARCHITECTURE.md, "Stream aborts").
+                let f = try await connection.openStream()
+                try await f.write([8])
+                let serverF = try #require(try await serverConnection.acceptStream())
+                serverF.stopSending(code: 11)
+                await #expect(throws: TransportError.stopSendingRequested(code: 0)) {
+                    for _ in 0..<1000 {
+                        try await f.write([UInt8](repeating: 0, count: 1024))
                         try await Task.sleep(for: .milliseconds(1))
                     }
                 }

@@ -40,11 +40,6 @@ let quicStreamReset: ngtcp2_stream_reset = { _, streamID, _, code, userData, _ i
     return 0
 }
 
-let quicStreamStopSending: ngtcp2_stream_stop_sending = { _, streamID, code, userData, _ in
-    connection(userData).onStopSending(id: streamID, code: code)
-    return 0
-}
-
 let quicExtendMaxLocalStreamsBidi: ngtcp2_extend_max_streams = { _, _, userData in
     connection(userData).onStreamCreditAvailable()
     return 0

@@ -574,6 +574,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                 continue
             }
             if written == NGTCP2_ERR_STREAM_SHUT_WR || written == NGTCP2_ERR_STREAM_NOT_FOUND, let stream {
+                // Our own reset already failed the writer; otherwise the peer sent STOP_SENDING.
+                stream.sendingRefusedByPeer()
                 dropWritable(stream)
                 continue
             }
@@ -768,7 +770,6 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         callbacks.stream_open = quicStreamOpen
         callbacks.stream_close = quicStreamClose
         callbacks.stream_reset = quicStreamReset
-        callbacks.stream_stop_sending = quicStreamStopSending
         callbacks.extend_max_local_streams_bidi = quicExtendMaxLocalStreamsBidi
         callbacks.extend_max_stream_data = quicExtendMaxStreamData
         callbacks.handshake_completed = quicHandshakeCompleted
@@ -808,13 +809,6 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         guard let stream = streams[id] else { return }
         let discarded = stream.deliverReset(code: code)
         if discarded > 0 { ngtcp2_conn_extend_max_offset(conn, UInt64(discarded)) }
-    }
-
-    func onStopSending(id: Int64, code: UInt64) {
-        guard let stream = streams[id] else { return }
-        stream.deliverStopSending(code: code)
-        dropWritable(stream)
-        _ = ngtcp2_conn_shutdown_stream_write(conn, id, code)
     }
 
     func onAcked(id: Int64, upTo offset: UInt64) {

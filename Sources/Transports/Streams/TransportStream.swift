@@ -282,22 +282,37 @@ public final class TransportStream: Sendable {
         wakeAll()
     }
 
-    /// The transport closed the stream with an application error code (e.g. after our own
-    /// reset and stop-sending): halves still open fail with it, completed halves are untouched.
+    /// The transport closed the stream with an application error code: after the peer's
+    /// STOP_SENDING (ngtcp2 0.12 answers it with RESET_STREAM itself and reports only the close),
+    /// or after our own reset and stop-sending. Halves still open fail with the code, completed
+    /// halves are untouched, and abort waiters learn of it.
     func closedByTransport(code: UInt64) {
-        state.withLock { state in
+        let aborted: TransportError? = state.withLock { state in
+            var aborted: TransportError?
             if state.receiveError == nil, !state.finReceived {
                 state.receiveError = .streamReset(code: code)
                 state.received.removeAll()
                 state.readIndex = 0
                 state.receivedBytes = 0
+                aborted = .streamReset(code: code)
             }
             if state.sendError == nil, !(state.finSent && state.send.buffered == 0) {
                 state.sendError = .stopSendingRequested(code: code)
                 state.send.discardUnsent()
+                aborted = .stopSendingRequested(code: code)
             }
+            return aborted
         }
         wakeAll()
+        if let aborted { recordAbort(aborted) }
+    }
+
+    /// The transport refused more data because the peer stopped reading. ngtcp2 0.12 reports the
+    /// peer's code only when the stream closes, one round trip later, and only if our receive
+    /// half is finished; otherwise writers fail now, with code 0.
+    func sendingRefusedByPeer() {
+        guard !state.withLock({ $0.finReceived }) else { return }
+        deliverStopSending(code: 0)
     }
 
     /// Whether unsent bytes or an unsent FIN are waiting.
