@@ -42,6 +42,9 @@ final class MessageSource: @unchecked Sendable {
         self.onTrailer = onTrailer
     }
 
+    /// Whether the peer's side of the call has ended (trailer or end of stream seen).
+    var isFinished: Bool { finished }
+
     func next() async throws -> [UInt8]? {
         guard !finished else { return nil }
         switch try await reader.next() {

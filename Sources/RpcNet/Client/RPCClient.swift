@@ -149,21 +149,27 @@ public final class RPCClient: Sendable {
                 var opening = header.encoded
                 for request in requests ?? [] { Frame.message(request).encode(into: &opening) }
                 try await stream.write(opening, finish: requests != nil)
-                let responses = MessageStream(
-                    source: MessageSource(reader: FrameReader(stream: stream, limits: configuration.limits)) {
-                        trailer in
-                        guard trailer.status.code == .ok else { throw trailer.status }
-                    })
-                guard let timeout else { return try await body(stream, responses) }
-                return try await withDeadline(timeout, on: clock) { try await body(stream, responses) }
+                let source = MessageSource(reader: FrameReader(stream: stream, limits: configuration.limits)) {
+                    trailer in
+                    guard trailer.status.code == .ok else { throw trailer.status }
+                }
+                let responses = MessageStream(source: source)
+                let result: Result
+                if let timeout {
+                    result = try await withDeadline(timeout, on: clock) { try await body(stream, responses) }
+                } else {
+                    result = try await body(stream, responses)
+                }
+                // A caller that stopped reading before the trailer has abandoned the rest of the call.
+                if !source.isFinished { stream.abort(code: StreamAbortCode.cancelled) }
+                return result
             } onCancel: {
                 stream.abort(code: StreamAbortCode.cancelled)
             }
         } catch {
+            // Whatever failed, the stream is done with: release it on both sides.
             let status = Self.status(for: error)
-            if status.code == .deadlineExceeded || status.code == .cancelled {
-                stream.abort(code: status.code.rawValue)
-            }
+            stream.abort(code: status.code == .ok ? StreamAbortCode.cancelled : status.code.rawValue)
             throw status
         }
     }
