@@ -30,9 +30,8 @@ public final class RPCServer: Sendable {
         var listeners: [any ConnectionListener] = []
         var connections: [ObjectIdentifier: any TransportConnection] = [:]
         var activeCalls = 0
-        var drained: [CheckedContinuation<Void, Never>] = []
-        var callTasks: [UInt64: Task<Void, Never>] = [:]
-        var nextCallID: UInt64 = 0
+        var drained: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiterID: UInt64 = 0
     }
 
     /// The server's settings.
@@ -288,13 +287,37 @@ public final class RPCServer: Sendable {
     }
 
     private func callEnded() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLock { state -> [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] in
             state.activeCalls -= 1
             guard state.activeCalls == 0 else { return [] }
             defer { state.drained.removeAll() }
             return state.drained
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    /// Returns when no call is running, or when the waiting task is cancelled (the grace
+    /// period ended).
+    private func waitUntilDrained() async {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let idle = state.withLock { state in
+                    if state.activeCalls == 0 || Task.isCancelled { return true }
+                    state.drained.append((id, continuation))
+                    return false
+                }
+                if idle { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.drained.firstIndex { $0.id == id }.map { state.drained.remove(at: $0) }
+            }
+            waiter?.continuation.resume()
+        }
     }
 
     /// Stops accepting connections and calls, lets calls in flight finish for up to
@@ -305,16 +328,7 @@ public final class RPCServer: Sendable {
             return state.listeners
         }
         for listener in listeners { listener.close() }
-        _ = try? await withDeadline(gracePeriod, on: clock) {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let idle = self.state.withLock { state in
-                    if state.activeCalls == 0 { return true }
-                    state.drained.append(continuation)
-                    return false
-                }
-                if idle { continuation.resume() }
-            }
-        }
+        _ = try? await withDeadline(gracePeriod, on: clock) { await self.waitUntilDrained() }
         let connections = state.withLock { $0.connections.values.map { $0 } }
         for connection in connections { connection.close(code: 0, message: "server shut down") }
     }
