@@ -18,6 +18,14 @@ public struct MessageStream: AsyncSequence, Sendable {
         Iterator(source: source)
     }
 
+    /// Reads the one message a unary side of a call carries, throwing `missing` when there is
+    /// none and `extra` when there are more.
+    func single(missing: RPCStatus, extra: RPCStatus) async throws -> [UInt8] {
+        guard let message = try await source.next() else { throw missing }
+        guard try await source.next() == nil else { throw extra }
+        return message
+    }
+
     /// Yields the messages one at a time; throws ``RPCStatus`` when the call failed.
     public struct Iterator: AsyncIteratorProtocol {
         let source: MessageSource

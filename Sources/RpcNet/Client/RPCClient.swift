@@ -175,14 +175,9 @@ public final class RPCClient: Sendable {
     }
 
     private static func singleResponse(_ responses: MessageStream) async throws -> [UInt8] {
-        var iterator = responses.makeAsyncIterator()
-        guard let response = try await iterator.next() else {
-            throw RPCStatus(code: .internal, message: "the server sent no response message")
-        }
-        guard try await iterator.next() == nil else {
-            throw RPCStatus(code: .internal, message: "the server sent more than one response message")
-        }
-        return response
+        try await responses.single(
+            missing: RPCStatus(code: .internal, message: "the server sent no response message"),
+            extra: RPCStatus(code: .internal, message: "the server sent more than one response message"))
     }
 
     /// The status a caller sees for `error`.

@@ -101,14 +101,9 @@ public final class RPCServer: Sendable {
 
     /// Reads exactly one request message.
     private static func singleRequest(_ requests: MessageStream) async throws -> [UInt8] {
-        var iterator = requests.makeAsyncIterator()
-        guard let request = try await iterator.next() else {
-            throw RPCStatus(code: .invalidArgument, message: "the call carried no request message")
-        }
-        guard try await iterator.next() == nil else {
-            throw RPCStatus(code: .invalidArgument, message: "the call carried more than one request message")
-        }
-        return request
+        try await requests.single(
+            missing: RPCStatus(code: .invalidArgument, message: "the call carried no request message"),
+            extra: RPCStatus(code: .invalidArgument, message: "the call carried more than one request message"))
     }
 
     // MARK: Serving
