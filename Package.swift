@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(
             name: "RpcNetBenchmarks",
             dependencies: [
-                "Transports",
+                "RpcNet",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

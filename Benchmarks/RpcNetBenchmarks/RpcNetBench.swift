@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Glibc
 import Logging
-import Transports
+import RpcNet
 
 /// `rpcnet-bench`: transport figures measured in one run, side by side with the raw UDP floor.
 @main
@@ -58,6 +58,10 @@ struct RpcNetBench: AsyncParsableCommand {
             String(
                 format: "  busy-polling: QUIC p50 / UDP p50 = %.2f× (2-process busy-polling floor)\n",
                 quicPolling.percentile(0.5) / udpSpinning.percentile(0.5)))
+
+        say("")
+        try await RPCBenchmarks(certs: certs, roundTrips: roundTrips).run()
+        say("")
 
         for udpPayload in [1452, 8952, 65_000] {
             let (bytes, seconds) = try await quicBulk(bytes: bulkMiB << 20, maxUDPPayloadSize: udpPayload)
