@@ -201,6 +201,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         settings.max_window = configuration.maxConnectionReceiveWindow
         settings.max_stream_window = configuration.maxStreamReceiveWindow
         settings.handshake_timeout = UInt64(configuration.handshakeTimeout.nanoseconds)
+        settings.initial_rtt = UInt64(configuration.initialRTT.nanoseconds)
         if configuration.debugLogging {
             rpcnet_ngtcp2_enable_log(&settings, quicLogSink)
         }
@@ -615,11 +616,15 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             if blockedForWrite { break }
         }
         if !batch.send(on: endpoint.socket, to: batchDestination) { blockedForWrite = true }
-        ngtcp2_conn_update_pkt_tx_time(conn, now)
+        // Pacing advances only for packets actually written; calling this after an empty flush
+        // would push the next send time out again and again.
+        if packets > 0 { ngtcp2_conn_update_pkt_tx_time(conn, now) }
         if blockedForWrite {
             endpoint.waitForWritable(self)
-        } else if packets == maxPackets, !writable.isEmpty {
-            scheduleFlush()  // more to send: continue after the loop polls I/O
+        } else if packets == maxPackets {
+            // The send quantum ran out, not necessarily what ngtcp2 has to send (handshake
+            // CRYPTO, ACKs, control frames, stream data): continue after the loop polls I/O.
+            scheduleFlush()
         }
         updateTimer()
     }
