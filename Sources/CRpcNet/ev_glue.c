@@ -110,7 +110,6 @@ void rpcnet_timer_arm(rpcnet_loop *loop, rpcnet_timer *w, double seconds) {
 }
 
 void rpcnet_timer_stop(rpcnet_loop *loop, rpcnet_timer *w) { ev_timer_stop(loop->ev, &w->watcher); }
-int rpcnet_timer_is_active(const rpcnet_timer *w) { return ev_is_active(&w->watcher); }
 void rpcnet_timer_free(rpcnet_timer *w) { free(w); }
 void rpcnet_timer_set_context(rpcnet_timer *w, void *context) { w->context = context; }
 

@@ -59,7 +59,6 @@ rpcnet_timer *rpcnet_timer_new(rpcnet_watcher_cb cb, void *context);
 /// (Re)arms the timer to fire once after `seconds`, replacing any earlier arming.
 void rpcnet_timer_arm(rpcnet_loop *loop, rpcnet_timer *w, double seconds);
 void rpcnet_timer_stop(rpcnet_loop *loop, rpcnet_timer *w);
-int rpcnet_timer_is_active(const rpcnet_timer *w);
 void rpcnet_timer_free(rpcnet_timer *w);
 /// Sets the context passed to the callback.
 void rpcnet_timer_set_context(rpcnet_timer *w, void *context);

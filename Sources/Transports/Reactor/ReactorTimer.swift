@@ -29,20 +29,10 @@ public final class ReactorTimer {
         rpcnet_timer_arm(reactor.loop, watcher, max(delay.seconds, 0))
     }
 
-    /// Fires once at `deadline` of the monotonic clock.
-    public func arm(at deadline: MonotonicInstant) {
-        arm(after: MonotonicClock().now.duration(to: deadline))
-    }
-
     /// Cancels a pending firing.
     public func stop() {
         guard !reactor.isLoopReleased else { return }
         rpcnet_timer_stop(reactor.loop, watcher)
-    }
-
-    /// True while armed.
-    public var isArmed: Bool {
-        rpcnet_timer_is_active(watcher) != 0
     }
 
     /// Stops the timer for good and releases its handler.

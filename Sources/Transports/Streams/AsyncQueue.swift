@@ -64,9 +64,6 @@ final class AsyncQueue<Element: Sendable>: Sendable {
         }
     }
 
-    /// Elements waiting to be taken.
-    var count: Int { state.withLock { $0.elements.count } }
-
     /// Takes the next element, waiting for one; `nil` once finished and drained.
     func next() async throws -> Element? {
         let id: UInt64 = state.withLock { state in
@@ -98,10 +95,5 @@ final class AsyncQueue<Element: Sendable>: Sendable {
             }
             waiter?.continuation.resume(throwing: CancellationError())
         }
-    }
-
-    /// Takes an element without waiting.
-    func tryNext() -> Element? {
-        state.withLock { $0.elements.popFirst() }
     }
 }

@@ -40,8 +40,6 @@ public struct DatagramStatistics: Sendable, Equatable {
     public var droppedQueueFull = 0
     /// Datagrams dropped because they were larger than ``DatagramTransport/maxDatagramSize``.
     public var droppedOversized = 0
-    /// Datagrams the kernel refused because its send buffer was full.
-    public var droppedSendBufferFull = 0
 
     /// Creates zeroed counters.
     public init() {}
