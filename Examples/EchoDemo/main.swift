@@ -2,12 +2,12 @@ import ArgumentParser
 import Logging
 import RpcNet
 
-/// `rpcnet-echo`: an echo server and client over real QUIC (TLS 1.3, ALPN `rpcnet/1`).
+/// `rpcnet-echo`: an echo service over RpcNet's RPC layer on real QUIC (TLS 1.3, ALPN `rpcnet/1`).
 @main
 struct EchoDemo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rpcnet-echo",
-        abstract: "Echo over RpcNet's QUIC transport.",
+        abstract: "An echo service over RpcNet (RPC on QUIC).",
         subcommands: [Demo.self, Server.self, Client.self],
         defaultSubcommand: Demo.self
     )
@@ -87,66 +87,65 @@ extension EchoDemo {
     }
 }
 
-/// Echoes every stream of every accepted connection until the listener closes.
-func serveEcho(_ server: QUICEndpoint, announce: Bool) async {
-    await withTaskGroup(of: Void.self) { connections in
-        while let connection = try? await server.acceptConnection() {
-            if announce { print("server: accepted connection from \(connection.remoteAddress)") }
-            connections.addTask {
-                await withTaskGroup(of: Void.self) { streams in
-                    while let stream = try? await connection.acceptStream() {
-                        streams.addTask {
-                            do {
-                                while let chunk = try await stream.read() {
-                                    if announce {
-                                        print(
-                                            "server: stream \(stream.id) received \"\(String(decoding: chunk, as: UTF8.self))\", echoing"
-                                        )
-                                    }
-                                    try await stream.write(chunk)
-                                }
-                                try await stream.finish()
-                            } catch {
-                                print("server: stream \(stream.id) failed: \(error)")
-                            }
-                        }
-                    }
-                }
+/// The demo's service: `Echo.say` answers with the request; `Echo.count` streams back "0"…"n-1".
+func makeEchoServer(announce: Bool) -> RPCServer {
+    let server = RPCServer()
+    server.register(
+        "Echo.say",
+        unary: { request, context in
+            if announce {
+                print("server: Echo.say from \(context.remoteAddress): \"\(String(decoding: request, as: UTF8.self))\"")
             }
-        }
-    }
+            return request
+        })
+    server.register(
+        "Echo.count",
+        serverStreaming: { request, responses, context in
+            let count = Int(String(decoding: request, as: UTF8.self)) ?? 0
+            if announce { print("server: Echo.count(\(count)) from \(context.remoteAddress), streaming") }
+            for index in 0..<count { try await responses.send(Array("\(index)".utf8)) }
+        })
+    return server
 }
 
-/// Connects, sends `messages` messages on one stream each, and prints each reply and its round trip.
+/// Serves the echo service on `listener` until it closes.
+func serveEcho(_ listener: QUICEndpoint, announce: Bool) async {
+    await makeEchoServer(announce: announce).serve(listener)
+}
+
+/// Calls the echo service: `messages` unary calls, each printed with its round trip, then one
+/// server-streaming call.
 func runClient(_ client: QUICEndpoint, to address: SocketAddress, serverName: String = "localhost", messages: Int)
     async throws
 {
     let clock = MonotonicClock()
-    let started = clock.now
-    let connection = try await client.dial(address, serverName: serverName)
-    let handshake = started.duration(to: clock.now)
-    print(
-        "client: connected to \(address) as \(serverName), ALPN \(await connection.applicationProtocol ?? "?"), handshake \(format(handshake))"
-    )
+    let rpc = RPCClient(dialer: client, address: address, serverName: serverName)
     var roundTrips: [Duration] = []
     for index in 1...max(messages, 1) {
         let message = "ping #\(index)"
         let sent = clock.now
-        let stream = try await connection.openStream()
-        try await stream.write(Array(message.utf8), finish: true)
-        let reply = try await stream.readAll(limit: 1 << 20)
+        let reply = try await rpc.unary("Echo.say", Array(message.utf8), options: CallOptions(timeout: .seconds(5)))
         let roundTrip = sent.duration(to: clock.now)
         roundTrips.append(roundTrip)
+        let note = index == 1 ? " (includes connecting: QUIC + TLS 1.3 handshake, ALPN rpcnet/1)" : ""
         print(
-            "client: sent \"\(message)\", received \"\(String(decoding: reply, as: UTF8.self))\" in \(format(roundTrip))"
+            "client: Echo.say \"\(message)\" -> \"\(String(decoding: reply, as: UTF8.self))\" in \(format(roundTrip))\(note)"
         )
     }
-    let sorted = roundTrips.sorted()
-    print(
-        "client: \(roundTrips.count) round trips, median \(format(sorted[sorted.count / 2])), max \(format(sorted.last!))"
-    )
-    connection.close(code: 0, message: "bye")
-    _ = await connection.closed()
+    let later = roundTrips.dropFirst().sorted()
+    if !later.isEmpty {
+        print(
+            "client: \(later.count) calls on the open connection, median \(format(later[later.count / 2])), max \(format(later.last!))"
+        )
+    }
+    let started = clock.now
+    let tokens = try await rpc.serverStreaming("Echo.count", Array("5".utf8)) { responses in
+        var tokens: [String] = []
+        for try await response in responses { tokens.append(String(decoding: response, as: UTF8.self)) }
+        return tokens
+    }
+    print("client: Echo.count(5) streamed \(tokens) in \(format(started.duration(to: clock.now)))")
+    rpc.close()
 }
 
 func format(_ duration: Duration) -> String {
