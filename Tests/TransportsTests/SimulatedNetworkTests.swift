@@ -200,6 +200,40 @@ struct SimulatedConnectionTests {
         }
     }
 
+    @Test("concurrent writers on one stream never interleave their writes")
+    func concurrentWriters() async throws {
+        let clock = VirtualClock()
+        let network = SimulatedNetwork(clock: clock, seed: 21)
+        var configuration = SimulatedConnectionConfiguration()
+        configuration.streamReceiveWindow = 8 * 1024
+        configuration.streamSendBufferLimit = 4 * 1024
+        let listener = try network.listen(at: address(1, port: 9000), configuration: configuration)
+        try await clock.drive { [configuration] in
+            let connection = try await network.dialer(from: host(2), configuration: configuration)
+                .connect(to: listener.localAddress, serverName: nil)
+            let stream = try await connection.openStream()
+            let size = 40 * 1024
+            let reader = Task {
+                let serverConnection = try #require(try await listener.accept())
+                let serverStream = try #require(try await serverConnection.acceptStream())
+                return try await serverStream.readAll(limit: 1 << 20)
+            }
+            // Each write is ten times the send buffer, so every writer waits for room many times.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<4 {
+                    group.addTask { try await stream.write([UInt8](repeating: UInt8(writer), count: size)) }
+                }
+                try await group.waitForAll()
+            }
+            try await stream.finish()
+            let received = try await reader.value
+            #expect(received.count == 4 * size)
+            let runs = stride(from: 0, to: received.count, by: size).map { Set(received[$0..<$0 + size]) }
+            #expect(runs.allSatisfy { $0.count == 1 }, "writes were interleaved")
+            #expect(Set(runs.compactMap(\.first)) == [0, 1, 2, 3])
+        }
+    }
+
     @Test("reset and close cross the simulated network")
     func abortsPropagate() async throws {
         let clock = VirtualClock()

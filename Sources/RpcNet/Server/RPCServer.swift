@@ -118,7 +118,7 @@ public final class RPCServer: Sendable {
         }
         guard accepted else { return }
         await withDiscardingTaskGroup { group in
-            while let connection = try? await listener.accept() {
+            while let connection = await next("connection", from: listener.accept, peer: listener.localAddress) {
                 group.addTask { await self.serve(connection: connection) }
             }
         }
@@ -137,7 +137,7 @@ public final class RPCServer: Sendable {
         }
         let active = CallCounter()
         await withDiscardingTaskGroup { group in
-            while let stream = try? await connection.acceptStream() {
+            while let stream = await next("stream", from: connection.acceptStream, peer: connection.remoteAddress) {
                 guard active.count.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentCallsPerConnection
                 else {
                     active.count.subtract(1, ordering: .relaxed)
@@ -154,6 +154,17 @@ public final class RPCServer: Sendable {
             }
         }
         state.withLock { _ = $0.connections.removeValue(forKey: key) }
+    }
+
+    /// The next item from an accept loop, or nil when it ended; an error ending it is logged
+    /// rather than dropped.
+    private func next<Item>(_ what: String, from accept: () async throws -> Item?, peer: SocketAddress) async -> Item? {
+        do {
+            return try await accept()
+        } catch {
+            logger.debug("stopped accepting \(what)s", metadata: ["peer": "\(peer)", "error": "\(error)"])
+            return nil
+        }
     }
 
     private func refuse(_ stream: TransportStream, status: RPCStatus) async {

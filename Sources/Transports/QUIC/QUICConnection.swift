@@ -67,8 +67,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         var writable: [TransportStream] = []
         var credit: [Int64: Int] = [:]
         var creditTotal = 0
-        var resets: [(id: Int64, code: UInt64)] = []
-        var stops: [(id: Int64, code: UInt64)] = []
+        var shutdowns: [(id: Int64, write: Bool, code: UInt64)] = []
         var close: (code: UInt64, message: String)?
     }
 
@@ -341,20 +340,20 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     }
 
     func stream(_ stream: TransportStream, reset code: UInt64) {
-        if reactor.isOnLoopThread {
-            shutdownStream(id: stream.id, write: true, code: code)
-            return
-        }
-        crossThread.withLock { $0.resets.append((stream.id, code)) }
-        wakeLoop()
+        requestShutdown(of: stream, write: true, code: code)
     }
 
     func stream(_ stream: TransportStream, stopSending code: UInt64) {
+        requestShutdown(of: stream, write: false, code: code)
+    }
+
+    /// Shuts one direction of `stream` now on the loop thread, or queues it, in order, for the loop.
+    private func requestShutdown(of stream: TransportStream, write: Bool, code: UInt64) {
         if reactor.isOnLoopThread {
-            shutdownStream(id: stream.id, write: false, code: code)
+            shutdownStream(id: stream.id, write: write, code: code)
             return
         }
-        crossThread.withLock { $0.stops.append((stream.id, code)) }
+        crossThread.withLock { $0.shutdowns.append((stream.id, write, code)) }
         wakeLoop()
     }
 
@@ -372,8 +371,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             return requests
         }
         for (id, bytes) in requests.credit { returnCredit(streamID: id, bytes: bytes) }
-        for (id, code) in requests.resets { shutdownStream(id: id, write: true, code: code) }
-        for (id, code) in requests.stops { shutdownStream(id: id, write: false, code: code) }
+        for (id, write, code) in requests.shutdowns { shutdownStream(id: id, write: write, code: code) }
         for stream in requests.writable { markWritable(stream) }
         if let close = requests.close {
             closeLocally(code: close.code, message: close.message)

@@ -57,7 +57,6 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private let receiveBatch: ReceiveBatch
     private var routes: [ConnectionID: QUICConnection] = [:]
     private var connections: [ObjectIdentifier: QUICConnection] = [:]
-    private var touched: [QUICConnection] = []
     /// Server connections whose handshake has not completed (drives Retry under load).
     private var handshaking = 0
     private var waitingForWritable: [QUICConnection] = []
@@ -301,10 +300,6 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         } catch {
             logger.warning("quic receive failed", metadata: ["error": "\(error)"])
         }
-        // Deferred to the end of this loop iteration: application work woken by these packets
-        // (a handler answering a request) runs first, so its bytes leave with the ACKs.
-        for connection in touched { connection.scheduleFlush() }
-        touched.removeAll(keepingCapacity: true)
         if received > 0 {
             stats.withLock {
                 $0.datagramsReceived += received
@@ -421,7 +416,10 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
 
     private func deliver(_ payload: UnsafeRawBufferPointer, from source: SocketAddress, to connection: QUICConnection) {
         connection.receive(payload, from: source)
-        if !touched.contains(where: { $0 === connection }) { touched.append(connection) }
+        // Deferred to the end of this loop iteration (and coalesced per connection): application
+        // work woken by the packet (a handler answering a request) runs first, so its bytes
+        // leave with the ACKs.
+        connection.scheduleFlush()
     }
 
     /// Records a handshake that never completed.

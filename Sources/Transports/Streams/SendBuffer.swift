@@ -54,17 +54,23 @@ struct SendBuffer: ~Copyable {
     }
 
     /// Calls `body` with up to `maxRegions` contiguous regions of unsent bytes, in order; the
-    /// pointers stay valid until those bytes are acknowledged.
-    func withUnsentRegions<R>(maxRegions: Int, _ body: ([UnsafeRawBufferPointer]) throws -> R) rethrows -> R {
-        var regions: [UnsafeRawBufferPointer] = []
-        regions.reserveCapacity(min(maxRegions, chunks.count))
-        for chunk in chunks where regions.count < maxRegions {
-            let chunkEnd = chunk.offset + UInt64(chunk.count)
-            guard chunkEnd > sentOffset else { continue }
-            let start = Int(max(sentOffset, chunk.offset) - chunk.offset)
-            regions.append(UnsafeRawBufferPointer(start: chunk.base + start, count: chunk.count - start))
+    /// pointers stay valid until those bytes are acknowledged. The region list lives on the
+    /// stack: this runs once per packet.
+    func withUnsentRegions<R>(maxRegions: Int, _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) throws -> R)
+        rethrows -> R
+    {
+        try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer.self, capacity: max(maxRegions, 1)) { storage in
+            var count = 0
+            for chunk in chunks where count < maxRegions {
+                let chunkEnd = chunk.offset + UInt64(chunk.count)
+                guard chunkEnd > sentOffset else { continue }
+                let start = Int(max(sentOffset, chunk.offset) - chunk.offset)
+                storage.initializeElement(
+                    at: count, to: UnsafeRawBufferPointer(start: chunk.base + start, count: chunk.count - start))
+                count += 1
+            }
+            return try body(UnsafeBufferPointer(rebasing: storage[..<count]))
         }
-        return try body(regions)
     }
 
     /// Records that the transport took `count` more bytes.

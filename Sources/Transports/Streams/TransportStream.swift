@@ -20,8 +20,8 @@ protocol StreamDriver: AnyObject, Sendable {
 /// Reading hands flow-control credit back to the peer only as bytes are consumed, so a reader that
 /// stops reading stops the sender. Writing buffers at most ``sendBufferLimit`` unacknowledged bytes
 /// and suspends the writer beyond that. One reader and any number of writers may use a stream
-/// concurrently; writes from several tasks are not interleaved within one `write` call only if
-/// they fit the buffer, so give a stream one writer when message boundaries matter.
+/// concurrently: each `write` call's bytes go out contiguously, in the order the calls got their
+/// turn, so a message written in one call is never interleaved with another writer's.
 public final class TransportStream: Sendable {
     /// The stream's identifier within its connection (the QUIC stream ID).
     public let id: Int64
@@ -54,6 +54,9 @@ public final class TransportStream: Sendable {
         // Aborts by the peer or the connection.
         var abort: TransportError?
         var abortWaiters: [(id: UInt64, continuation: CheckedContinuation<TransportError, any Error>)] = []
+        // Whole `write` calls take turns, so concurrent writers never interleave their bytes.
+        var writing = false
+        var turnWaiters: Deque<Waiter> = []
     }
 
     /// Received pieces smaller than this are appended to the previous one.
@@ -137,6 +140,8 @@ public final class TransportStream: Sendable {
     /// Queues `bytes` for sending, suspending while the stream holds ``sendBufferLimit``
     /// unacknowledged bytes; with `finish`, ends the stream after them. Zero bytes are legal.
     public func write(_ bytes: [UInt8], finish: Bool = false) async throws {
+        try await acquireWriteTurn()
+        defer { releaseWriteTurn() }
         var offset = 0
         repeat {
             try await waitForSendSpace()
@@ -165,6 +170,48 @@ public final class TransportStream: Sendable {
     /// Bytes queued and not yet acknowledged by the peer.
     public var bufferedSendBytes: Int {
         state.withLock { $0.send.buffered }
+    }
+
+    /// Waits until no other `write` call is in progress. A turn is handed directly to the next
+    /// waiter, so a cancelled waiter either never got it or gets it and releases it.
+    private func acquireWriteTurn() async throws {
+        let id: UInt64? = state.withLock { state in
+            if !state.writing {
+                state.writing = true
+                return nil
+            }
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        guard let id else { return }
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Result<Void, CancellationError>? = state.withLock { state in
+                    if !state.writing {
+                        state.writing = true
+                        return .success(())
+                    }
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.turnWaiters.append(Waiter(id: id, continuation: continuation))
+                    return nil
+                }
+                if let outcome { continuation.resume(with: outcome) }
+            }
+        } onCancel: {
+            let waiter: Waiter? = state.withLock { state in
+                state.turnWaiters.firstIndex { $0.id == id }.map { state.turnWaiters.remove(at: $0) }
+            }
+            waiter?.continuation.resume(throwing: CancellationError())
+        }
+    }
+
+    private func releaseWriteTurn() {
+        let next: Waiter? = state.withLock { state in
+            if let next = state.turnWaiters.popFirst() { return next }
+            state.writing = false
+            return nil
+        }
+        next?.continuation.resume()
     }
 
     private func waitForSendSpace() async throws {
@@ -326,7 +373,9 @@ public final class TransportStream: Sendable {
     /// transport took and whether it sent the FIN. Region pointers stay valid until acknowledged.
     func withUnsentData(
         maxRegions: Int,
-        _ body: (_ regions: [UnsafeRawBufferPointer], _ finPending: Bool) -> (accepted: Int, finSent: Bool)
+        _ body: (_ regions: UnsafeBufferPointer<UnsafeRawBufferPointer>, _ finPending: Bool) -> (
+            accepted: Int, finSent: Bool
+        )
     ) {
         // `body` runs under the lock: a concurrent reset must not free regions it is reading.
         state.withLock { state in
