@@ -27,13 +27,18 @@ struct RPCBenchmarks {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<64 {
                     group.addTask {
-                        for _ in 0..<perWorker { _ = try await client.unary("Bench.echo", [UInt8](repeating: 7, count: 64)) }
+                        for _ in 0..<perWorker {
+                            _ = try await client.unary("Bench.echo", [UInt8](repeating: 7, count: 64))
+                        }
                     }
                 }
                 try await group.waitForAll()
             }
             let seconds = started.duration(to: clock.now).seconds
-            say(String(format: "RPC unary calls/s, 64 in flight on one connection: %10.0f calls/s", Double(64 * perWorker) / seconds))
+            say(
+                String(
+                    format: "RPC unary calls/s, 64 in flight on one connection: %10.0f calls/s",
+                    Double(64 * perWorker) / seconds))
         }
 
         try await withServerAndClient { client, _ in
@@ -46,7 +51,10 @@ struct RPCBenchmarks {
                 return received
             }
             let seconds = started.duration(to: clock.now).seconds
-            say(String(format: "RPC server stream of 64 B messages: %10.0f messages/s (%d in %.2f s)", Double(received) / seconds, received, seconds))
+            say(
+                String(
+                    format: "RPC server stream of 64 B messages: %10.0f messages/s (%d in %.2f s)",
+                    Double(received) / seconds, received, seconds))
         }
 
         try await withServerAndClient { _, connect in
@@ -71,17 +79,23 @@ struct RPCBenchmarks {
         let clientReactor = try Reactor.start(name: "rpc-client")
         let listener = try await QUICEndpoint.listen(
             reactor: serverReactor, address: .loopback(),
-            configuration: .server(certificateChainFile: "\(certs)/server.pem", privateKeyFile: "\(certs)/server-key.pem"))
-        let dialer = try await QUICEndpoint.client(reactor: clientReactor, configuration: .client(trustedCAFile: "\(certs)/ca.pem"))
+            configuration: .server(
+                certificateChainFile: "\(certs)/server.pem", privateKeyFile: "\(certs)/server-key.pem"))
+        let dialer = try await QUICEndpoint.client(
+            reactor: clientReactor, configuration: .client(trustedCAFile: "\(certs)/ca.pem"))
         let server = RPCServer()
         server.register("Bench.echo", unary: { request, _ in request })
-        server.register("Bench.stream", serverStreaming: { request, responses, _ in
-            let message = [UInt8](repeating: 7, count: 64)
-            for _ in 0..<(Int(String(decoding: request, as: UTF8.self)) ?? 0) { try await responses.send(message) }
-        })
+        server.register(
+            "Bench.stream",
+            serverStreaming: { request, responses, _ in
+                let message = [UInt8](repeating: 7, count: 64)
+                for _ in 0..<(Int(String(decoding: request, as: UTF8.self)) ?? 0) { try await responses.send(message) }
+            })
         let serving = Task(executorPreference: serverReactor) { await server.serve(listener) }
         let address = listener.localAddress
-        let connect: @Sendable () -> RPCClient = { RPCClient(dialer: dialer, address: address, serverName: "localhost") }
+        let connect: @Sendable () -> RPCClient = {
+            RPCClient(dialer: dialer, address: address, serverName: "localhost")
+        }
         let client = connect()
         try await Task(executorPreference: clientReactor) { try await body(client, connect) }.value
         client.close()
@@ -93,6 +107,8 @@ struct RPCBenchmarks {
     }
 
     private func row(_ name: String, _ samples: Samples) -> String {
-        String(format: "%@ p50 %8.1f µs   p99 %8.1f µs", name.padding(toLength: 52, withPad: " ", startingAt: 0), samples.percentile(0.5), samples.percentile(0.99))
+        String(
+            format: "%@ p50 %8.1f µs   p99 %8.1f µs", name.padding(toLength: 52, withPad: " ", startingAt: 0),
+            samples.percentile(0.5), samples.percentile(0.99))
     }
 }

@@ -50,13 +50,33 @@ struct CodecTests {
         #expect(binary.count * 2 < json.count)
     }
 
-    @Test("an enum with associated values, which needs its keys back, fails to decode with an error")
-    func keyedEnumsAreRefused() throws {
-        enum Shape: Codable, Equatable { case circle(radius: Double), square(side: Double) }
-        let bytes = try BinaryCodec().encode(Shape.circle(radius: 1))
-        #expect(throws: (any Error).self) { try BinaryCodec().decode(Shape.self, from: bytes) }
-        #expect(
-            try JSONCodec().decode(Shape.self, from: JSONCodec().encode(Shape.circle(radius: 1))) == .circle(radius: 1))
+    @Test("enums with associated values and no payload round-trip, nested in structs and lists")
+    func enumsWithPayloads() throws {
+        indirect enum Shape: Codable, Equatable {
+            case circle(radius: Double)
+            case polygon(sides: Int, label: String?)
+            case point
+            case labelled(String, Shape?)
+        }
+        struct Drawing: Codable, Equatable {
+            var shapes: [Shape]
+            var highlighted: Shape?
+        }
+        let drawing = Drawing(
+            shapes: [
+                .circle(radius: 1.5), .polygon(sides: 6, label: nil), .polygon(sides: 3, label: "tri"), .point,
+                .labelled("nested", .circle(radius: 2)),
+            ],
+            highlighted: .point)
+        let codec = BinaryCodec()
+        #expect(try codec.decode(Drawing.self, from: codec.encode(drawing)) == drawing)
+        #expect(try codec.decode(Shape.self, from: codec.encode(Shape.labelled("x", nil))) == .labelled("x", nil))
+        // The case name travels; the payload stays positional.
+        #expect(try codec.encode(Shape.circle(radius: 1)).count == 1 + 1 + 7 + 1 + 1 + 9)
+        // Bytes naming a case the type does not have are a typed error.
+        var bytes = try codec.encode(Shape.point)
+        bytes[3] = UInt8(ascii: "q")
+        #expect(throws: (any Error).self) { try codec.decode(Shape.self, from: bytes) }
     }
 
     @Test("hostile bytes fail with an error, never a crash")
@@ -78,7 +98,7 @@ struct CodecTests {
         // A list claiming 2^60 elements is refused before allocating.
         var lying: [UInt8] = [8]
         LEB128.append(1 << 60, to: &lying)
-        #expect(throws: BinaryCodecError.malformed("list count exceeds the input")) {
+        #expect(throws: BinaryCodecError.malformed("container count exceeds the input")) {
             try BinaryCodec().decode([Int].self, from: lying)
         }
         // Nesting deeper than the limit is refused.

@@ -38,6 +38,30 @@ private func registerInference(_ server: RPCServer) {
             for index in 0..<prompt.tokens { try await tokens.send(Token(sequence: index, text: "t\(index)")) }
         })
     server.register(
+        "Inference.sum",
+        clientStreaming: { (tokens: TypedMessageStream<Token>, _) -> Token in
+            var text = ""
+            var count = 0
+            for try await token in tokens {
+                guard token.sequence == count else { throw InferenceError.tooLong(limit: count) }
+                text += token.text
+                count += 1
+            }
+            return Token(sequence: count, text: text)
+        })
+    server.register(
+        "Inference.chat",
+        bidirectional: { (prompts: TypedMessageStream<Prompt>, replies: TypedMessageWriter<Token>, _) in
+            var sequence = 0
+            for try await prompt in prompts {
+                guard prompt.text != "unloaded" else { throw InferenceError.modelNotLoaded(name: "chat") }
+                for _ in 0..<prompt.tokens {
+                    try await replies.send(Token(sequence: sequence, text: prompt.text))
+                    sequence += 1
+                }
+            }
+        })
+    server.register(
         "Inference.json", codec: JSONCodec(),
         unary: { (prompt: Prompt, _) -> Token in
             Token(sequence: 1, text: prompt.text)
@@ -66,16 +90,15 @@ struct TypedCallTests {
             } catch let status as RPCStatus {
                 #expect(status.code == .invalidArgument)
             }
-            let received = Collected()
-            try await client.serverStreaming(
+            let received = try await client.serverStreaming(
                 "Inference.stream", Prompt(text: "go", tokens: 4), of: Token.self, throwing: InferenceError.self
-            ) { token in await received.add(token) }
-            #expect(await received.tokens.map(\.sequence) == [0, 1, 2, 3])
+            ) { tokens in try await tokens.map(\.sequence).reduce(into: []) { $0.append($1) } }
+            #expect(received == [0, 1, 2, 3])
             await #expect(throws: InferenceError.modelNotLoaded(name: "tiny")) {
                 try await client.serverStreaming(
                     "Inference.stream", Prompt(text: "unloaded", tokens: 1), of: Token.self,
                     throwing: InferenceError.self
-                ) { _ in }
+                ) { tokens in for try await _ in tokens {} }
             }
             let viaJSON = try await client.unary(
                 "Inference.json", Prompt(text: "j", tokens: 1), returning: Token.self, codec: JSONCodec())
@@ -89,9 +112,57 @@ struct TypedCallTests {
             }
         }
     }
-}
 
-private actor Collected {
-    var tokens: [Token] = []
-    func add(_ token: Token) { tokens.append(token) }
+    @Test(
+        "typed client-streaming and bidirectional calls, with a service's own error type",
+        arguments: TestTransport.allCases)
+    func typedStreamingCalls(transport: TestTransport) async throws {
+        try await withRPC(transport, setup: registerInference) { client, _ in
+            let sum = try await client.clientStreaming(
+                "Inference.sum", sending: Token.self, returning: Token.self, throwing: InferenceError.self
+            ) { tokens in
+                for index in 0..<5 { try await tokens.send(Token(sequence: index, text: "\(index)")) }
+            }
+            #expect(sum == Token(sequence: 5, text: "01234"))
+            await #expect(throws: InferenceError.tooLong(limit: 0)) {
+                _ = try await client.clientStreaming(
+                    "Inference.sum", sending: Token.self, returning: Token.self, throwing: InferenceError.self
+                ) { tokens in try await tokens.send(Token(sequence: 9, text: "out of order")) }
+            }
+
+            // Bidirectional: each prompt's replies are read before the next prompt is sent.
+            let replies = try await client.bidirectional(
+                "Inference.chat", sending: Prompt.self, receiving: Token.self, throwing: InferenceError.self
+            ) { prompts, replies in
+                var iterator = replies.makeAsyncIterator()
+                var seen: [Token] = []
+                for (text, count) in [("a", 2), ("b", 1), ("c", 0), ("d", 3)] {
+                    try await prompts.send(Prompt(text: text, tokens: count))
+                    for _ in 0..<count { seen.append(try #require(try await iterator.next())) }
+                }
+                return seen
+            }
+            #expect(replies.map(\.text) == ["a", "a", "b", "d", "d", "d"])
+            #expect(replies.map(\.sequence) == Array(0..<6))
+            await #expect(throws: InferenceError.modelNotLoaded(name: "chat")) {
+                try await client.bidirectional(
+                    "Inference.chat", sending: Prompt.self, receiving: Token.self, throwing: InferenceError.self
+                ) { prompts, replies in
+                    try await prompts.send(Prompt(text: "unloaded", tokens: 1))
+                    for try await _ in replies {}
+                }
+            }
+            // A response the client cannot decode is the server breaking the contract: internal.
+            do {
+                try await client.bidirectional("Inference.chat", sending: Prompt.self, receiving: Prompt.self) {
+                    prompts, replies in
+                    try await prompts.send(Prompt(text: "x", tokens: 1))
+                    for try await _ in replies {}
+                }
+                Issue.record("the call must fail")
+            } catch let status as RPCStatus {
+                #expect(status.code == .internal)
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 /// The compact binary format's value tree: every value is a tag byte and a payload. Keyed
 /// containers are positional (keys are not sent), so a type must decode its keys in the order it
-/// encoded them, as synthesized `Codable` conformances do.
+/// encoded them, as synthesized `Codable` conformances do. An enum's keyed container is the
+/// exception: its decoder asks which key is present to pick the case, so its keys travel.
 enum BinaryValue: Equatable {
     case null
     case bool(Bool)
@@ -11,9 +12,17 @@ enum BinaryValue: Equatable {
     case string(String)
     /// An unkeyed or keyed container's values in order.
     case list([BinaryValue])
+    /// An enum's keyed container: each value with its key's name.
+    case named([Named])
+
+    /// One value of a ``named(_:)`` container.
+    struct Named: Equatable {
+        let key: String
+        let value: BinaryValue
+    }
 
     private enum Tag: UInt8 {
-        case null = 0, `false`, `true`, int, uint, double, float, string, list
+        case null = 0, `false`, `true`, int, uint, double, float, string, list, named
     }
 
     /// Deepest nesting accepted when decoding, so hostile input cannot exhaust the stack.
@@ -43,6 +52,14 @@ enum BinaryValue: Equatable {
             bytes.append(Tag.list.rawValue)
             LEB128.append(UInt64(values.count), to: &bytes)
             for value in values { value.encode(into: &bytes) }
+        case .named(let entries):
+            bytes.append(Tag.named.rawValue)
+            LEB128.append(UInt64(entries.count), to: &bytes)
+            for entry in entries {
+                LEB128.append(UInt64(entry.key.utf8.count), to: &bytes)
+                bytes.append(contentsOf: entry.key.utf8)
+                entry.value.encode(into: &bytes)
+            }
         }
     }
 
@@ -63,24 +80,42 @@ enum BinaryValue: Equatable {
         case .uint: return .uint(try readVarint(bytes, &index))
         case .double: return .double(Double(bitPattern: try readFixed(bytes, &index, as: UInt64.self)))
         case .float: return .float(Float(bitPattern: try readFixed(bytes, &index, as: UInt32.self)))
-        case .string:
-            let length = try readVarint(bytes, &index)
-            guard length <= UInt64(bytes.count - index) else { throw .malformed("string runs past the end") }
-            let end = index + Int(length)
-            guard let string = String(validating: bytes[index..<end], as: UTF8.self) else {
-                throw .malformed("string is not UTF-8")
-            }
-            index = end
-            return .string(string)
+        case .string: return .string(try readString(bytes, &index))
         case .list:
-            let count = try readVarint(bytes, &index)
-            // Every value takes at least one byte: a count beyond what is left is a lie.
-            guard count <= UInt64(bytes.count - index) else { throw .malformed("list count exceeds the input") }
+            let count = try readCount(bytes, &index)
             var values: [BinaryValue] = []
-            values.reserveCapacity(Int(count))
+            values.reserveCapacity(count)
             for _ in 0..<count { values.append(try decode(bytes, at: &index, depth: depth + 1)) }
             return .list(values)
+        case .named:
+            let count = try readCount(bytes, &index)
+            var entries: [Named] = []
+            entries.reserveCapacity(count)
+            for _ in 0..<count {
+                let key = try readString(bytes, &index)
+                entries.append(Named(key: key, value: try decode(bytes, at: &index, depth: depth + 1)))
+            }
+            return .named(entries)
         }
+    }
+
+    /// Reads a container's element count; every element takes at least one byte, so a count
+    /// beyond what is left is a lie, refused before reserving anything.
+    private static func readCount(_ bytes: [UInt8], _ index: inout Int) throws(BinaryCodecError) -> Int {
+        let count = try readVarint(bytes, &index)
+        guard count <= UInt64(bytes.count - index) else { throw .malformed("container count exceeds the input") }
+        return Int(count)
+    }
+
+    private static func readString(_ bytes: [UInt8], _ index: inout Int) throws(BinaryCodecError) -> String {
+        let length = try readVarint(bytes, &index)
+        guard length <= UInt64(bytes.count - index) else { throw .malformed("string runs past the end") }
+        let end = index + Int(length)
+        guard let string = String(validating: bytes[index..<end], as: UTF8.self) else {
+            throw .malformed("string is not UTF-8")
+        }
+        index = end
+        return string
     }
 
     private static func readVarint(_ bytes: [UInt8], _ index: inout Int) throws(BinaryCodecError) -> UInt64 {

@@ -1,7 +1,7 @@
 /// An error a service defines and its callers handle by type: thrown by a typed handler, it
 /// travels in the trailer's error details with ``statusCode``, and a caller that names the type
-/// gets it back as that type. Details are always JSON, whatever the call's codec: errors are rare,
-/// and service errors are usually enums with payloads, which ``BinaryCodec`` cannot carry.
+/// gets it back as that type. Details are always JSON, whatever the call's codec, so that callers
+/// in any language can read them.
 public protocol ServiceError: Error, Codable, Sendable {
     /// The status the call fails with; ``RPCStatus/Code-swift.struct/failedPrecondition`` by default.
     var statusCode: RPCStatus.Code { get }
@@ -25,16 +25,5 @@ func typedCall<Result>(_ body: () async throws -> Result) async throws -> Result
         return try await body()
     } catch let error as any ServiceError {
         throw RPCStatus(serviceError: error)
-    }
-}
-
-/// Decodes a request, failing the call with ``RPCStatus/Code-swift.struct/invalidArgument``.
-func decodeRequest<Request: Decodable>(_ type: Request.Type, from bytes: [UInt8], codec: any MessageCodec) throws
-    -> Request
-{
-    do {
-        return try codec.decode(type, from: bytes)
-    } catch {
-        throw RPCStatus(code: .invalidArgument, message: "cannot decode \(Request.self): \(error)")
     }
 }

@@ -1,6 +1,8 @@
 extension RPCClient {
-    /// Calls a typed unary method; a ``ServiceError`` of type `Failure` from the server is thrown
-    /// as that type, every other failure as ``RPCStatus``.
+    // Each call comes in two forms: with `throwing:`, a ``ServiceError`` of that type from the
+    // server is thrown as that type; without it, every failure is an ``RPCStatus``.
+
+    /// Calls a typed unary method.
     public func unary<Request: Encodable, Response: Decodable, Failure: ServiceError>(
         _ method: String, _ request: Request, returning: Response.Type = Response.self, throwing: Failure.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions()
@@ -9,7 +11,7 @@ extension RPCClient {
         let reply = try await rethrowingServiceError(Failure.self) {
             try await self.unary(method, bytes, options: options)
         }
-        return try decodeResponse(Response.self, from: reply, codec: codec)
+        return try decodeMessage(Response.self, from: reply, codec: codec, failingWith: .internal)
     }
 
     /// Calls a typed unary method whose service defines no error type.
@@ -17,46 +19,110 @@ extension RPCClient {
         _ method: String, _ request: Request, returning: Response.Type = Response.self,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions()
     ) async throws -> Response {
-        let reply = try await unary(method, try codec.encode(request), options: options)
-        return try decodeResponse(Response.self, from: reply, codec: codec)
+        try await unary(
+            method, request, returning: Response.self, throwing: NoServiceError.self, codec: codec, options: options)
     }
 
-    /// Calls a typed server-streaming method; `body` receives each decoded response in order.
-    public func serverStreaming<Request: Encodable, Response: Decodable & Sendable, Failure: ServiceError>(
+    /// Calls a typed server-streaming method; `body` consumes the responses. Returning before the
+    /// last one cancels the rest of the call.
+    public func serverStreaming<
+        Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError, Result: Sendable
+    >(
         _ method: String, _ request: Request, of: Response.Type = Response.self, throwing: Failure.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
-        _ body: @escaping @Sendable (Response) async throws -> Void
-    ) async throws {
+        _ body: @escaping @Sendable (TypedMessageStream<Response>) async throws -> Result
+    ) async throws -> Result {
         let bytes = try codec.encode(request)
-        try await rethrowingServiceError(Failure.self) {
+        return try await rethrowingServiceError(Failure.self) {
             try await self.serverStreaming(method, bytes, options: options) { responses in
-                for try await message in responses {
-                    try await body(try decodeResponse(Response.self, from: message, codec: codec))
-                }
+                try await body(TypedMessageStream(responses: responses, codec: codec))
             }
         }
     }
 
+    /// Calls a typed server-streaming method whose service defines no error type.
+    public func serverStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable, Result: Sendable>(
+        _ method: String, _ request: Request, of: Response.Type = Response.self,
+        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (TypedMessageStream<Response>) async throws -> Result
+    ) async throws -> Result {
+        try await serverStreaming(
+            method, request, of: Response.self, throwing: NoServiceError.self, codec: codec, options: options, body)
+    }
+
+    /// Calls a typed client-streaming method: `body` sends the requests, then the one response
+    /// is returned.
+    public func clientStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError>(
+        _ method: String, sending: Request.Type = Request.self, returning: Response.Type = Response.self,
+        throwing: Failure.Type, codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (TypedMessageWriter<Request>) async throws -> Void
+    ) async throws -> Response {
+        let reply = try await rethrowingServiceError(Failure.self) {
+            try await self.clientStreaming(method, options: options) { requests in
+                try await body(TypedMessageWriter(writer: requests, codec: codec))
+            }
+        }
+        return try decodeMessage(Response.self, from: reply, codec: codec, failingWith: .internal)
+    }
+
+    /// Calls a typed client-streaming method whose service defines no error type.
+    public func clientStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable>(
+        _ method: String, sending: Request.Type = Request.self, returning: Response.Type = Response.self,
+        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (TypedMessageWriter<Request>) async throws -> Void
+    ) async throws -> Response {
+        try await clientStreaming(
+            method, sending: Request.self, returning: Response.self, throwing: NoServiceError.self, codec: codec,
+            options: options, body)
+    }
+
+    /// Calls a typed bidirectional-streaming method: `body` sends requests and reads responses
+    /// concurrently as it likes; the request side is finished when `body` returns.
+    public func bidirectional<
+        Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError, Result: Sendable
+    >(
+        _ method: String, sending: Request.Type = Request.self, receiving: Response.Type = Response.self,
+        throwing: Failure.Type, codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (TypedMessageWriter<Request>, TypedMessageStream<Response>) async throws -> Result
+    ) async throws -> Result {
+        try await rethrowingServiceError(Failure.self) {
+            try await self.bidirectional(method, options: options) { requests, responses in
+                try await body(
+                    TypedMessageWriter(writer: requests, codec: codec),
+                    TypedMessageStream(responses: responses, codec: codec))
+            }
+        }
+    }
+
+    /// Calls a typed bidirectional-streaming method whose service defines no error type.
+    public func bidirectional<Request: Encodable & Sendable, Response: Decodable & Sendable, Result: Sendable>(
+        _ method: String, sending: Request.Type = Request.self, receiving: Response.Type = Response.self,
+        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+        _ body: @escaping @Sendable (TypedMessageWriter<Request>, TypedMessageStream<Response>) async throws -> Result
+    ) async throws -> Result {
+        try await bidirectional(
+            method, sending: Request.self, receiving: Response.self, throwing: NoServiceError.self, codec: codec,
+            options: options, body)
+    }
+
+    /// Runs a call, turning a status whose details decode as `Failure` into that error.
     private func rethrowingServiceError<Result, Failure: ServiceError>(
         _ type: Failure.Type, _ body: () async throws -> Result
     ) async throws -> Result {
         do {
             return try await body()
-        } catch let status as RPCStatus where !status.details.isEmpty {
+        } catch let status as RPCStatus where !status.details.isEmpty && Failure.self != NoServiceError.self {
             if let failure = try? JSONCodec().decode(Failure.self, from: status.details) { throw failure }
             throw status
         }
     }
 }
 
-/// Decodes a response, failing with ``RPCStatus/Code-swift.struct/internal`` when the server
-/// sent something else.
-private func decodeResponse<Response: Decodable>(_ type: Response.Type, from bytes: [UInt8], codec: any MessageCodec)
-    throws -> Response
-{
-    do {
-        return try codec.decode(type, from: bytes)
-    } catch {
-        throw RPCStatus(code: .internal, message: "cannot decode \(Response.self) from the response: \(error)")
+/// The error type of calls whose caller names none: it has no values, so no status becomes one.
+enum NoServiceError: ServiceError {
+    init(from decoder: any Decoder) throws {
+        throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "no service error type"))
     }
+
+    func encode(to encoder: any Encoder) throws {}
 }

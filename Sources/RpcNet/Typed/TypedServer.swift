@@ -9,7 +9,8 @@ extension RPCServer {
             method,
             unary: { bytes, context in
                 try await typedCall {
-                    let request = try decodeRequest(Request.self, from: bytes, codec: codec)
+                    let request = try decodeMessage(
+                        Request.self, from: bytes, codec: codec, failingWith: .invalidArgument)
                     return try codec.encode(try await handler(request, context))
                 }
             })
@@ -25,20 +26,43 @@ extension RPCServer {
             method,
             serverStreaming: { bytes, responses, context in
                 try await typedCall {
-                    let request = try decodeRequest(Request.self, from: bytes, codec: codec)
+                    let request = try decodeMessage(
+                        Request.self, from: bytes, codec: codec, failingWith: .invalidArgument)
                     try await handler(request, TypedMessageWriter(writer: responses, codec: codec), context)
                 }
             })
     }
-}
 
-/// Sends typed messages on a call.
-public struct TypedMessageWriter<Message: Encodable>: Sendable {
-    let writer: MessageWriter
-    let codec: any MessageCodec
+    /// Registers a typed client-streaming method: a stream of requests in, one response out.
+    public func register<Request: Decodable, Response: Encodable>(
+        _ method: String, codec: any MessageCodec = BinaryCodec(),
+        clientStreaming handler:
+            @escaping @Sendable (TypedMessageStream<Request>, ServerContext) async throws -> Response
+    ) {
+        register(
+            method,
+            clientStreaming: { requests, context in
+                try await typedCall {
+                    try codec.encode(try await handler(TypedMessageStream(requests: requests, codec: codec), context))
+                }
+            })
+    }
 
-    /// Encodes and sends one message.
-    public func send(_ message: Message) async throws {
-        try await writer.send(try codec.encode(message))
+    /// Registers a typed bidirectional-streaming method.
+    public func register<Request: Decodable, Response: Encodable>(
+        _ method: String, codec: any MessageCodec = BinaryCodec(),
+        bidirectional handler:
+            @escaping @Sendable (TypedMessageStream<Request>, TypedMessageWriter<Response>, ServerContext) async throws
+            -> Void
+    ) {
+        register(
+            method,
+            bidirectional: { requests, responses, context in
+                try await typedCall {
+                    try await handler(
+                        TypedMessageStream(requests: requests, codec: codec),
+                        TypedMessageWriter(writer: responses, codec: codec), context)
+                }
+            })
     }
 }
