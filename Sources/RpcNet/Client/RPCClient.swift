@@ -40,18 +40,30 @@ public final class RPCClient: Sendable {
     private let target: Target
     private let logger: Logger
     private let state = Mutex(State())
+    /// Releases what the client owns beyond its connection (an endpoint it bound itself).
+    private let onClose: @Sendable () -> Void
 
     /// A client that dials `address` with `dialer` (verifying it as `serverName`) and redials
     /// after the connection is lost.
-    public init(
+    public convenience init(
         dialer: any ConnectionDialer, address: SocketAddress, serverName: String? = nil,
         configuration: Configuration = Configuration(), clock: any NetworkClock = MonotonicClock(),
         logger: Logger = Logger(label: "rpcnet.client")
+    ) {
+        self.init(
+            dialer: dialer, address: address, serverName: serverName, configuration: configuration, clock: clock,
+            logger: logger, onClose: {})
+    }
+
+    init(
+        dialer: any ConnectionDialer, address: SocketAddress, serverName: String?, configuration: Configuration,
+        clock: any NetworkClock = MonotonicClock(), logger: Logger, onClose: @escaping @Sendable () -> Void
     ) {
         self.target = .dial(dialer, address, serverName: serverName)
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        self.onClose = onClose
     }
 
     /// A client for an established connection; calls fail with `unavailable` once it closes.
@@ -63,9 +75,17 @@ public final class RPCClient: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        self.onClose = {}
     }
 
-    /// Closes the current connection; later calls dial again.
+    /// Connects now rather than at the first call, so that an unreachable server or a TLS
+    /// failure shows up at once; fails with ``RPCStatus/Code-swift.struct/unavailable``.
+    public func connect() async throws {
+        _ = try await connection()
+    }
+
+    /// Closes the current connection; later calls dial again, unless the client owns its
+    /// endpoint (``connect(to:configuration:reactor:logger:)``), which closes too.
     public func close() {
         let connection = state.withLock { state in
             defer { state.connection = nil }
@@ -73,6 +93,7 @@ public final class RPCClient: Sendable {
         }
         connection?.close(code: 0, message: "client closed")
         if case .fixed(let fixed) = target { fixed.close(code: 0, message: "client closed") }
+        onClose()
     }
 
     // MARK: Calls

@@ -4,7 +4,7 @@ extension RPCClient {
 
     /// Calls a typed unary method.
     public func unary<Request: Encodable, Response: Decodable, Failure: ServiceError>(
-        _ method: String, _ request: Request, returning: Response.Type = Response.self, throwing: Failure.Type,
+        _ method: String, _ request: Request, returning: Response.Type, throwing: Failure.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions()
     ) async throws -> Response {
         let bytes = try codec.encode(request)
@@ -16,7 +16,7 @@ extension RPCClient {
 
     /// Calls a typed unary method whose service defines no error type.
     public func unary<Request: Encodable, Response: Decodable>(
-        _ method: String, _ request: Request, returning: Response.Type = Response.self,
+        _ method: String, _ request: Request, returning: Response.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions()
     ) async throws -> Response {
         try await unary(
@@ -28,7 +28,7 @@ extension RPCClient {
     public func serverStreaming<
         Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError, Result: Sendable
     >(
-        _ method: String, _ request: Request, of: Response.Type = Response.self, throwing: Failure.Type,
+        _ method: String, _ request: Request, of: Response.Type, throwing: Failure.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageStream<Response>) async throws -> Result
     ) async throws -> Result {
@@ -42,7 +42,7 @@ extension RPCClient {
 
     /// Calls a typed server-streaming method whose service defines no error type.
     public func serverStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable, Result: Sendable>(
-        _ method: String, _ request: Request, of: Response.Type = Response.self,
+        _ method: String, _ request: Request, of: Response.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageStream<Response>) async throws -> Result
     ) async throws -> Result {
@@ -53,7 +53,7 @@ extension RPCClient {
     /// Calls a typed client-streaming method: `body` sends the requests, then the one response
     /// is returned.
     public func clientStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError>(
-        _ method: String, sending: Request.Type = Request.self, returning: Response.Type = Response.self,
+        _ method: String, sending: Request.Type, returning: Response.Type,
         throwing: Failure.Type, codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageWriter<Request>) async throws -> Void
     ) async throws -> Response {
@@ -67,7 +67,7 @@ extension RPCClient {
 
     /// Calls a typed client-streaming method whose service defines no error type.
     public func clientStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable>(
-        _ method: String, sending: Request.Type = Request.self, returning: Response.Type = Response.self,
+        _ method: String, sending: Request.Type, returning: Response.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageWriter<Request>) async throws -> Void
     ) async throws -> Response {
@@ -81,7 +81,7 @@ extension RPCClient {
     public func bidirectional<
         Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError, Result: Sendable
     >(
-        _ method: String, sending: Request.Type = Request.self, receiving: Response.Type = Response.self,
+        _ method: String, sending: Request.Type, receiving: Response.Type,
         throwing: Failure.Type, codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageWriter<Request>, TypedMessageStream<Response>) async throws -> Result
     ) async throws -> Result {
@@ -96,7 +96,7 @@ extension RPCClient {
 
     /// Calls a typed bidirectional-streaming method whose service defines no error type.
     public func bidirectional<Request: Encodable & Sendable, Response: Decodable & Sendable, Result: Sendable>(
-        _ method: String, sending: Request.Type = Request.self, receiving: Response.Type = Response.self,
+        _ method: String, sending: Request.Type, receiving: Response.Type,
         codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageWriter<Request>, TypedMessageStream<Response>) async throws -> Result
     ) async throws -> Result {

@@ -81,7 +81,7 @@ public struct QUICConfiguration: Sendable {
     }
 
     /// Checks the settings, naming the first bad one.
-    func validate(asServer: Bool) throws(TransportError) {
+    public func validate(asServer: Bool) throws(TransportError) {
         if applicationProtocols.isEmpty || applicationProtocols.contains(where: { $0.isEmpty || $0.utf8.count > 255 }) {
             throw .invalidConfiguration("applicationProtocols must hold 1 to 255-byte names")
         }
