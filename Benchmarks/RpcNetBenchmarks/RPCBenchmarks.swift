@@ -6,24 +6,45 @@ import RpcNet
 struct RPCBenchmarks {
     let certs: String
     let roundTrips: Int
+    /// Which figures to measure: latency, throughput, stream, connect.
+    let parts: Set<String>
 
     func run() async throws {
-        try await withServerAndClient { client, _ in
+        if parts.contains("latency") {
+            try await latency()
+            try await latency(busyPoll: .microseconds(200))
+        }
+        if parts.contains("throughput") { try await throughput() }
+        if parts.contains("stream") { try await stream() }
+        if parts.contains("connect") { try await connect() }
+    }
+
+    /// One call in flight; with `busyPoll`, both reactors poll that long after each event
+    /// instead of sleeping (trading a core for latency; see docs/ARCHITECTURE.md).
+    private func latency(busyPoll: Duration = .zero) async throws {
+        try await withServerAndClient(busyPoll: busyPoll) { client, _ in
             var latency = Samples()
             let message = [UInt8](repeating: 7, count: 64)
+            var usage = ProcessUsage.now
             for index in 0..<(roundTrips + roundTrips / 10) {
+                if index == roundTrips / 10 { usage = ProcessUsage.now }
                 let clock = MonotonicClock()
                 let sent = clock.now
                 _ = try await client.unary("Bench.echo", message)
                 if index >= roundTrips / 10 { latency.add(sent.duration(to: clock.now)) }
             }
-            say(row("RPC unary round trip, 64 B, one call in flight", latency))
+            let name = "RPC unary round trip, 64 B, one call in flight" + (busyPoll > .zero ? ", busy-poll" : "")
+            say(row(name, latency))
+            say("  " + ProcessUsage.perOperation(since: usage, operations: roundTrips))
         }
+    }
 
+    private func throughput() async throws {
         try await withServerAndClient { client, _ in
             let perWorker = max(roundTrips / 16, 100)
             let clock = MonotonicClock()
             let started = clock.now
+            let usage = ProcessUsage.now
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<64 {
                     group.addTask {
@@ -39,12 +60,16 @@ struct RPCBenchmarks {
                 String(
                     format: "RPC unary calls/s, 64 in flight on one connection: %10.0f calls/s",
                     Double(64 * perWorker) / seconds))
+            say("  " + ProcessUsage.perOperation(since: usage, operations: 64 * perWorker))
         }
+    }
 
+    private func stream() async throws {
         try await withServerAndClient { client, _ in
             let count = roundTrips * 25
             let clock = MonotonicClock()
             let started = clock.now
+            let usage = ProcessUsage.now
             let received = try await client.serverStreaming("Bench.stream", [UInt8]("\(count)".utf8)) { responses in
                 var received = 0
                 for try await _ in responses { received += 1 }
@@ -55,8 +80,11 @@ struct RPCBenchmarks {
                 String(
                     format: "RPC server stream of 64 B messages: %10.0f messages/s (%d in %.2f s)",
                     Double(received) / seconds, received, seconds))
+            say("  " + ProcessUsage.perOperation(since: usage, operations: received))
         }
+    }
 
+    private func connect() async throws {
         try await withServerAndClient { _, connect in
             var setup = Samples()
             for _ in 0..<200 {
@@ -73,10 +101,11 @@ struct RPCBenchmarks {
 
     /// Runs `body` on the client reactor with a client for a fresh server; `connect` makes more clients.
     private func withServerAndClient(
+        busyPoll: Duration = .zero,
         _ body: @escaping @Sendable (RPCClient, @escaping @Sendable () -> RPCClient) async throws -> Void
     ) async throws {
-        let serverReactor = try Reactor.start(name: "rpc-server")
-        let clientReactor = try Reactor.start(name: "rpc-client")
+        let serverReactor = try Reactor.start(name: "rpc-server", busyPollWindow: busyPoll)
+        let clientReactor = try Reactor.start(name: "rpc-client", busyPollWindow: busyPoll)
         let listener = try await QUICEndpoint.listen(
             reactor: serverReactor, address: .loopback(),
             configuration: .server(
@@ -108,7 +137,7 @@ struct RPCBenchmarks {
 
     private func row(_ name: String, _ samples: Samples) -> String {
         String(
-            format: "%@ p50 %8.1f µs   p99 %8.1f µs", name.padding(toLength: 52, withPad: " ", startingAt: 0),
+            format: "%@ p50 %8.1f µs   p99 %8.1f µs", name.padding(toLength: 62, withPad: " ", startingAt: 0),
             samples.percentile(0.5), samples.percentile(0.99))
     }
 }

@@ -19,6 +19,11 @@ struct RpcNetBench: AsyncParsableCommand {
     var bulkMiB = 512
     @Option(help: "Directory holding the test certificates.")
     var certs = "certs"
+    @Option(
+        help:
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk."
+    )
+    var sections = "transport,rpc,bulk"
     @Flag(help: "Log transport events at debug level to standard error.")
     var verbose = false
     @Option(help: .hidden) var udpEchoPort: Int?
@@ -38,15 +43,31 @@ struct RpcNetBench: AsyncParsableCommand {
         }
         say("rpcnet-bench on \(machineDescription())")
         say("round trips: \(roundTrips) × \(payload) B; bulk: \(bulkMiB) MiB per run\n")
+        let chosen = Set(sections.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        if chosen.contains("transport") { try await transportSection() }
+        let rpcParts = Set(
+            ["latency", "throughput", "stream", "connect"].filter {
+                chosen.contains("rpc") || chosen.contains("rpc-\($0)")
+            })
+        if !rpcParts.isEmpty {
+            try await RPCBenchmarks(certs: certs, roundTrips: roundTrips, parts: rpcParts).run()
+            say("")
+        }
+        if chosen.contains("bulk") { try await bulkSection() }
+    }
 
+    /// Raw UDP floors and QUIC stream round trips, measured side by side.
+    private func transportSection() async throws {
         let udpProcesses = try udpPingPongAcrossProcesses(roundTrips: roundTrips, payload: payload, spin: false)
         say(row("UDP ping-pong floor (2 processes, blocking)", udpProcesses))
         let udpSpinning = try udpPingPongAcrossProcesses(roundTrips: roundTrips, payload: payload, spin: true)
         say(row("UDP ping-pong floor (2 processes, busy-polling)", udpSpinning))
         let udp = try udpPingPong(roundTrips: roundTrips, payload: payload)
         say(row("UDP ping-pong floor (2 threads, blocking)", udp))
+        say("  " + (udp.usage ?? ""))
         let quic = try await quicStreamRoundTrips(roundTrips: roundTrips, payload: payload)
         say(row("QUIC stream echo round trip (2 reactor threads)", quic))
+        say("  " + (quic.usage ?? ""))
         let quicPolling = try await quicStreamRoundTrips(
             roundTrips: roundTrips, payload: payload, busyPoll: .microseconds(200))
         say(row("QUIC stream echo round trip (reactors busy-poll)", quicPolling))
@@ -58,11 +79,10 @@ struct RpcNetBench: AsyncParsableCommand {
             String(
                 format: "  busy-polling: QUIC p50 / UDP p50 = %.2f× (2-process busy-polling floor)\n",
                 quicPolling.percentile(0.5) / udpSpinning.percentile(0.5)))
+    }
 
-        say("")
-        try await RPCBenchmarks(certs: certs, roundTrips: roundTrips).run()
-        say("")
-
+    /// One-stream bulk transfer at three packet sizes.
+    private func bulkSection() async throws {
         for udpPayload in [1452, 8952, 65_000] {
             let (bytes, seconds) = try await quicBulk(bytes: bulkMiB << 20, maxUDPPayloadSize: udpPayload)
             let rate = Double(bytes) / seconds / 1_048_576
@@ -110,13 +130,16 @@ struct RpcNetBench: AsyncParsableCommand {
         var samples = Samples()
         let clock = MonotonicClock()
         let started = clock.now
+        var usage = ProcessUsage.now
         for index in 0..<(roundTrips + warmup) {
+            if index == warmup { usage = ProcessUsage.now }
             let sent = clock.now
             _ = serverAddress.withSockAddr { sendto(client, message, message.count, 0, $0, $1) }
             _ = recv(client, &message, message.count, 0)
             if index >= warmup { samples.add(sent.duration(to: clock.now)) }
         }
         samples.elapsed = started.duration(to: clock.now)
+        samples.usage = ProcessUsage.perOperation(since: usage, operations: roundTrips)
         close(server)
         close(client)
         return samples
@@ -242,7 +265,9 @@ struct RpcNetBench: AsyncParsableCommand {
             var samples = Samples()
             let clock = MonotonicClock()
             let started = clock.now
+            var usage = ProcessUsage.now
             for index in 0..<(roundTrips + warmup) {
+                if index == warmup { usage = ProcessUsage.now }
                 let sent = clock.now
                 try await stream.write(message)
                 var received = 0
@@ -253,6 +278,7 @@ struct RpcNetBench: AsyncParsableCommand {
                 if index >= warmup { samples.add(sent.duration(to: clock.now)) }
             }
             samples.elapsed = started.duration(to: clock.now)
+            samples.usage = ProcessUsage.perOperation(since: usage, operations: roundTrips)
             try await stream.finish()
             _ = try await stream.readAll(limit: 0)  // the echo's FIN: the server is done
             connection.close(code: 0, message: "")
@@ -303,6 +329,8 @@ struct RpcNetBench: AsyncParsableCommand {
 struct Samples {
     private var values: [Double] = []
     var elapsed: Duration = .zero
+    /// CPU and context switches per operation, when measured.
+    var usage: String?
 
     mutating func add(_ duration: Duration) {
         values.append(Double(duration.nanoseconds) / 1000)

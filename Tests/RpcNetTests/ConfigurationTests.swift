@@ -50,7 +50,7 @@ struct ConfigurationTests {
             let serving = Task { await server.serve(listener) }
             let client = try await RPCClient.connect(
                 to: "localhost:\(listener.localAddress.port)",
-                configuration: clientConfiguration.withDefaultTimeout(.seconds(5)), reactor: reactor)
+                configuration: clientConfiguration.withDefaultTimeout(.seconds(120)), reactor: reactor)
             #expect(try await client.unary("Echo.echo", [7] as [UInt8]) == [7, 1])
             client.close()
             await server.shutdown(gracePeriod: .seconds(1))

@@ -27,6 +27,20 @@ struct FrameReader {
             }
         }
     }
+
+    /// The next frame if the bytes already received hold it, without waiting; `nil` otherwise
+    /// (``next()`` then waits for more, or reports the end of the stream).
+    mutating func nextIfReceived() throws -> Frame? {
+        while true {
+            if let frame = try decoder.next() { return frame }
+            guard !ended else { return nil }
+            switch try stream.readNow() {
+            case .bytes(let chunk): decoder.append(chunk)
+            case .end: ended = true
+            case .empty: return nil
+            }
+        }
+    }
 }
 
 /// Application error codes RpcNet puts on RESET_STREAM / STOP_SENDING: the status code that

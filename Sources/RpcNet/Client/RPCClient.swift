@@ -232,15 +232,18 @@ public final class RPCClient: Sendable {
             if let reason = connection.closeReason { throw RPCStatus(code: .unavailable, message: "\(reason)") }
             return connection
         case .dial(let dialer, let address, let serverName):
-            let dialing: Task<any TransportConnection, any Error> = state.withLock { state in
+            // A live connection is the common case: it is returned without creating a task.
+            let (ready, pending) = state.withLock { state in
                 if let connection = state.connection, connection.closeReason == nil {
-                    return Task { connection }
+                    return (Optional(connection), Task<any TransportConnection, any Error>?.none)
                 }
-                if let dialing = state.dialing { return dialing }
-                let dialing = Task { try await dialer.connect(to: address, serverName: serverName) }
-                state.dialing = dialing
-                return dialing
+                if state.dialing == nil {
+                    state.dialing = Task { try await dialer.connect(to: address, serverName: serverName) }
+                }
+                return (nil, state.dialing)
             }
+            if let ready { return ready }
+            guard let dialing = pending else { preconditionFailure("a dial is always pending here") }
             do {
                 let connection = try await dialing.value
                 state.withLock { state in

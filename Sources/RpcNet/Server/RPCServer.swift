@@ -177,9 +177,16 @@ public final class RPCServer: Sendable {
         var reader = FrameReader(stream: stream, limits: configuration.limits)
         let header: CallHeader
         do {
-            let first = try await withDeadline(configuration.callHeaderTimeout, on: clock) { [reader] in
-                var reader = reader
-                return (try await reader.next(), reader)
+            // The header nearly always arrives with the stream's first packet: only a caller
+            // that is slow to send it costs a timer.
+            let first: (Frame?, FrameReader)
+            if let received = try reader.nextIfReceived() {
+                first = (received, reader)
+            } else {
+                first = try await withDeadline(configuration.callHeaderTimeout, on: clock) { [reader] in
+                    var reader = reader
+                    return (try await reader.next(), reader)
+                }
             }
             reader = first.1
             guard case .callHeader(let received)? = first.0 else {

@@ -76,45 +76,53 @@ public final class TransportStream: Sendable {
     /// reset it, ``TransportError/connectionClosed(_:)`` when the connection ended first, and
     /// `CancellationError` when the calling task is cancelled while waiting.
     public func read(maxLength: Int = .max) async throws -> [UInt8]? {
-        precondition(maxLength > 0, "maxLength must be positive")
         while true {
-            enum Outcome {
-                case bytes([UInt8])
-                case end
-                case wait
-            }
-            let outcome: Outcome = try state.withLock { state throws(TransportError) in
-                if let first = state.received.first {
-                    let available = first.count - state.readIndex
-                    let chunk: [UInt8]
-                    if state.readIndex == 0, available <= maxLength {
-                        chunk = first
-                        state.received.removeFirst()
-                    } else {
-                        let n = min(available, maxLength)
-                        chunk = Array(first[state.readIndex..<state.readIndex + n])
-                        state.readIndex += n
-                        if state.readIndex == first.count {
-                            state.received.removeFirst()
-                            state.readIndex = 0
-                        }
-                    }
-                    state.receivedBytes -= chunk.count
-                    return .bytes(chunk)
-                }
-                if let error = state.receiveError { throw error }
-                return state.finReceived ? .end : .wait
-            }
-            switch outcome {
-            case .bytes(let chunk):
-                driver.stream(self, consumed: chunk.count)
-                return chunk
-            case .end:
-                return nil
-            case .wait:
-                try await suspend(asReader: true)
+            switch try readNow(maxLength: maxLength) {
+            case .bytes(let chunk): return chunk
+            case .end: return nil
+            case .empty: try await suspend(asReader: true)
             }
         }
+    }
+
+    /// What ``readNow(maxLength:)`` found.
+    public enum ImmediateRead: Sendable, Equatable {
+        /// Bytes received and not read before.
+        case bytes([UInt8])
+        /// The peer finished the stream and everything was read.
+        case end
+        /// Nothing yet: ``read(maxLength:)`` would wait.
+        case empty
+    }
+
+    /// Takes what ``read(maxLength:)`` would return without waiting, so a caller can skip
+    /// setting up a timeout when the bytes are already here. Throws as ``read(maxLength:)`` does.
+    public func readNow(maxLength: Int = .max) throws(TransportError) -> ImmediateRead {
+        precondition(maxLength > 0, "maxLength must be positive")
+        let outcome: ImmediateRead = try state.withLock { state throws(TransportError) in
+            if let first = state.received.first {
+                let available = first.count - state.readIndex
+                let chunk: [UInt8]
+                if state.readIndex == 0, available <= maxLength {
+                    chunk = first
+                    state.received.removeFirst()
+                } else {
+                    let n = min(available, maxLength)
+                    chunk = Array(first[state.readIndex..<state.readIndex + n])
+                    state.readIndex += n
+                    if state.readIndex == first.count {
+                        state.received.removeFirst()
+                        state.readIndex = 0
+                    }
+                }
+                state.receivedBytes -= chunk.count
+                return .bytes(chunk)
+            }
+            if let error = state.receiveError { throw error }
+            return state.finReceived ? .end : .empty
+        }
+        if case .bytes(let chunk) = outcome { driver.stream(self, consumed: chunk.count) }
+        return outcome
     }
 
     /// Reads until the peer finishes the stream and returns everything, failing with
