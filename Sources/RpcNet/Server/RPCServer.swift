@@ -234,36 +234,29 @@ public final class RPCServer: Sendable {
             case callerAborted
             case deadlineExceeded
         }
-        let outcome: Outcome = await withTaskGroup(of: Outcome?.self) { group in
+        let first = FirstOutcome<Outcome>()
+        let timer = context.deadline.map { deadline in
+            clock.schedule(at: deadline) { first.resolve(.deadlineExceeded) }
+        }
+        let outcome = await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 let requests = MessageStream(source: MessageSource(reader: reader, onTrailer: nil))
                 do {
                     try await handler.run(
                         requests, MessageWriter(stream: stream, limits: self.configuration.limits), context)
-                    return .finished(.ok)
+                    first.resolve(.finished(.ok))
                 } catch {
-                    return .finished(Self.status(for: error))
+                    first.resolve(.finished(Self.status(for: error)))
                 }
             }
             group.addTask {
-                guard (try? await stream.waitForAbort()) != nil else { return nil }
-                return .callerAborted
+                if (try? await stream.waitForAbort()) != nil { first.resolve(.callerAborted) }
             }
-            if let deadline = context.deadline {
-                group.addTask {
-                    guard (try? await self.clock.sleep(until: deadline, tolerance: nil)) != nil else { return nil }
-                    return .deadlineExceeded
-                }
-            }
-            var outcome: Outcome = .callerAborted
-            while let next = await group.next() {
-                guard let next else { continue }
-                outcome = next
-                break
-            }
+            let outcome = await first.value
             group.cancelAll()
             return outcome
         }
+        if let timer { clock.cancel(timer) }
         switch outcome {
         case .finished(let status):
             return status
@@ -352,22 +345,27 @@ private final class CallCounter: Sendable {
     let count = Atomic<Int>(0)
 }
 
-/// Runs `body`, failing with ``RPCStatus/Code-swift.struct/deadlineExceeded`` after `limit` of
-/// `clock`'s time.
+/// Runs `body`, failing with ``RPCStatus/Code-swift.struct/deadlineExceeded`` (and cancelling
+/// `body`) after `limit` of `clock`'s time. The deadline is a clock callback, not a second task.
 func withDeadline<T: Sendable>(
     _ limit: Duration, on clock: any NetworkClock, _ body: @escaping @Sendable () async throws -> T
 ) async throws -> T {
-    let deadline = clock.now.advanced(by: limit)
-    return try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
+    let outcome = FirstOutcome<Result<T, any Error>?>()
+    let timer = clock.schedule(at: clock.now.advanced(by: limit)) { outcome.resolve(nil) }
+    return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask {
-            try await clock.sleep(until: deadline, tolerance: nil)
-            return nil
+            do {
+                outcome.resolve(.success(try await body()))
+            } catch {
+                outcome.resolve(.failure(error))
+            }
         }
+        // Leaving the group waits for `body`; when the deadline won, it is cancelled first.
         defer { group.cancelAll() }
-        guard let first = try await group.next(), let value = first else {
+        guard let result = await outcome.value else {
             throw RPCStatus(code: .deadlineExceeded, message: "timed out after \(limit)")
         }
-        return value
+        clock.cancel(timer)
+        return try result.get()
     }
 }

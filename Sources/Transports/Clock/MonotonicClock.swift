@@ -11,10 +11,21 @@ public struct MonotonicClock: NetworkClock {
 
     public var minimumResolution: Duration { .nanoseconds(1) }
 
+    @discardableResult
+    public func schedule(at deadline: MonotonicInstant, _ action: @escaping @Sendable () -> Void) -> ScheduledTimer {
+        SleepTimers.shared.schedule(at: deadline, action)
+    }
+
+    @discardableResult
+    public func cancel(_ timer: ScheduledTimer) -> Bool {
+        SleepTimers.shared.cancel(timer)
+    }
+
+    /// Suspends until `deadline`, woken by ``SleepTimers`` (one thread for the whole process)
+    /// rather than a Dispatch timer per sleep; `tolerance` is not used.
     public func sleep(until deadline: MonotonicInstant, tolerance: Duration? = nil) async throws {
-        let remaining = now.duration(to: deadline)
-        if remaining > .zero {
-            try await Task.sleep(for: remaining, tolerance: tolerance)
+        if now < deadline {
+            try await SleepTimers.shared.sleep(until: deadline)
         }
     }
 }
