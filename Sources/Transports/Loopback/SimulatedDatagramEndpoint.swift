@@ -21,7 +21,6 @@ public final class SimulatedDatagramEndpoint: DatagramTransport {
         incoming = AsyncQueue(capacity: receiveQueueCapacity)
     }
 
-    /// Delivers datagrams to `handler`, synchronously inside the clock's advance, instead of the queue.
     public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
         self.handler.withLock { $0 = handler }
     }

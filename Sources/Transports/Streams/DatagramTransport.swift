@@ -26,6 +26,11 @@ public protocol DatagramTransport: AnyObject, Sendable {
     func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError)
     /// The next datagram received; `nil` once the endpoint is closed.
     func receive() async throws -> Datagram?
+    /// Hands received datagrams to `handler` instead of queueing them for ``receive()``, on
+    /// the thread that receives them: the reactor's loop thread for UDP, the clock's `advance`
+    /// in a simulation (which keeps a simulation deterministic). Keep the handler short; `nil`
+    /// goes back to queueing.
+    func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?)
     /// Closes the endpoint; pending and later ``receive()`` calls return `nil`.
     func close()
 }

@@ -13,6 +13,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
     private let reactor: Reactor
     private let logger: Logger
     private let incoming: AsyncQueue<Datagram>
+    private let handler = Mutex<(@Sendable (Datagram) -> Void)?>(nil)
     private let outgoing = Locked<[(payload: [UInt8], destination: SocketAddress)]>([])
     private let stats = Mutex(DatagramStatistics())
     private let closed = Atomic<Bool>(false)
@@ -79,6 +80,10 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
         try await incoming.next()
     }
 
+    public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
+        self.handler.withLock { $0 = handler }
+    }
+
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         incoming.finish()
@@ -135,6 +140,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
         var received = 0
         var dropped = 0
         var oversized = 0
+        let handler = handler.withLock { $0 }
         do {
             // Bounded so a flood on this socket cannot starve the rest of the loop; libev is
             // level-triggered and calls again while datagrams remain.
@@ -144,7 +150,10 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
                         oversized += 1
                         return
                     }
-                    if incoming.push(Datagram(payload: Array(payload), source: source)) {
+                    if let handler {
+                        handler(Datagram(payload: Array(payload), source: source))
+                        received += 1
+                    } else if incoming.push(Datagram(payload: Array(payload), source: source)) {
                         received += 1
                     } else {
                         dropped += 1

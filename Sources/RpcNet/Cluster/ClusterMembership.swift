@@ -1,0 +1,394 @@
+public import Logging
+import Metrics
+import Synchronization
+public import Transports
+
+/// Cluster membership: runs the SWIM + Lifeguard state machine (``SWIMInstance``) over any
+/// ``DatagramTransport`` — UDP in production, the simulated network in tests — on the real or a
+/// virtual clock.
+///
+/// Datagrams are handled where the transport delivers them (the reactor's loop thread for UDP),
+/// and timers are clock callbacks, so the membership owns no task or thread. Every datagram is
+/// opened, decoded and checked before it reaches the state machine; one that fails is dropped,
+/// counted by reason and logged (rate-limited), and never changes membership.
+public final class ClusterMembership: Sendable {
+    /// Settings of a member.
+    public struct Configuration: Sendable {
+        /// This member's unique name.
+        public var name: String
+        /// Its initial tags.
+        public var tags: [String: String]
+        /// Protocol settings.
+        public var settings = SWIMSettings()
+        /// Cluster keys; the first seals outgoing gossip and all open incoming gossip. Empty for
+        /// an unauthenticated cluster (loopback tests and trusted networks only).
+        public var keys: [ClusterKey] = []
+        /// A datagram whose send time is older than the newest seen from its sender by more
+        /// than this is a replay and is dropped.
+        public var replayWindow: Duration = .seconds(30)
+        /// Events buffered per subscriber before the oldest are dropped.
+        public var eventBufferSize = 1024
+        /// Seed of the state machine's random choices (probe order, helpers); fixed in
+        /// simulations for reproducibility.
+        public var randomSeed: UInt64 = .random(in: 0...UInt64.max)
+
+        /// A configuration for the member `name`.
+        public init(name: String, tags: [String: String] = [:]) {
+            self.name = name
+            self.tags = tags
+        }
+    }
+
+    /// This member's name.
+    public let name: String
+    private let transport: any DatagramTransport
+    private let clock: any NetworkClock
+    private let sealer: GossipSealer
+    private let hub: EventHub
+    private let logger: Logger
+    private let configuration: Configuration
+    /// Random per run, so peers can tell this run's clock readings from a previous one's.
+    private let boot = UInt64.random(in: 0...VarInt.max)
+    private let state: Mutex<ShellState>
+    private let metrics: MembershipMetrics
+
+    private struct ShellState {
+        var instance: SWIMInstance
+        var timer: (id: ScheduledTimer, at: MonotonicInstant)?
+        var replay: [String: (boot: UInt64, newest: UInt64)] = [:]
+        var statistics = MembershipStatistics()
+        var lastDropLog: [GossipDropReason: MonotonicInstant] = [:]
+        var joinWaiters: [CheckedContinuation<Void, Never>] = []
+        var running = false
+        var stopped = false
+    }
+
+    /// Creates a member on `transport`; call ``start()`` (or ``join(seeds:)``) to take part.
+    public init(
+        configuration: Configuration, transport: any DatagramTransport, clock: any NetworkClock = MonotonicClock(),
+        logger: Logger = Logger(label: "rpcnet.cluster")
+    ) throws(ClusterConfigurationError) {
+        try configuration.validate(maxDatagramSize: transport.maxDatagramSize)
+        self.name = configuration.name
+        self.configuration = configuration
+        self.transport = transport
+        self.clock = clock
+        self.sealer = GossipSealer(keys: configuration.keys)
+        self.hub = EventHub(capacity: configuration.eventBufferSize)
+        var logger = logger
+        logger[metadataKey: "member"] = "\(configuration.name)"
+        self.logger = logger
+        self.metrics = MembershipMetrics(member: configuration.name)
+        let budget = min(configuration.settings.maxDatagramSize, transport.maxDatagramSize) - sealer.overhead
+        state = Mutex(
+            ShellState(
+                instance: SWIMInstance(
+                    name: configuration.name, address: transport.localAddress, tags: configuration.tags,
+                    settings: configuration.settings, bodyBudget: budget, seed: configuration.randomSeed,
+                    now: clock.now)))
+    }
+
+    /// This member's gossip address.
+    public var address: SocketAddress { transport.localAddress }
+
+    // MARK: Lifecycle
+
+    /// Starts answering and probing (alone, until another member joins through it).
+    public func start() {
+        let started = state.withLock { state in
+            guard !state.running, !state.stopped else { return false }
+            state.running = true
+            return true
+        }
+        guard started else { return }
+        transport.setReceiveHandler { [weak self] datagram in self?.handle(datagram) }
+        perform { _, _ in [] }
+        logger.info("membership started", metadata: ["address": "\(address)"])
+    }
+
+    /// Joins the cluster through `seeds` (any members' gossip addresses), retrying with
+    /// backoff, and returns once one has answered with its view of the cluster. Cancelling the
+    /// calling task stops waiting; the membership keeps retrying in the background.
+    public func join(seeds: [SocketAddress]) async {
+        startJoining(seeds: seeds)
+        await waitUntilJoined()
+    }
+
+    /// Starts joining through `seeds` without waiting (see ``join(seeds:)``).
+    public func startJoining(seeds: [SocketAddress]) {
+        start()
+        perform { instance, now in instance.join(seeds: seeds, now: now) }
+    }
+
+    /// Returns once a seed has answered (at once if not joining).
+    public func waitUntilJoined() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let done = state.withLock { state in
+                    if !state.instance.isJoining || state.stopped || Task.isCancelled { return true }
+                    state.joinWaiters.append(continuation)
+                    return false
+                }
+                if done { continuation.resume() }
+            }
+        } onCancel: {
+            let waiters = state.withLock { state in
+                defer { state.joinWaiters.removeAll() }
+                return state.joinWaiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+    }
+
+    /// Leaves gracefully: tells up to 32 members directly and the rest by gossip, waits for
+    /// two gossip rounds so the news spreads, then stops.
+    public func leave() async {
+        perform { instance, now in instance.leave(now: now) }
+        logger.info("left the cluster")
+        try? await clock.sleep(
+            until: clock.now.advanced(by: configuration.settings.gossipInterval * 2), tolerance: nil)
+        shutdown()
+    }
+
+    /// Stops taking part at once, without telling anyone (others will find this member
+    /// failed); ends every event sequence.
+    public func shutdown() {
+        let (timer, waiters) = state.withLock { state in
+            state.stopped = true
+            state.running = false
+            defer {
+                state.timer = nil
+                state.joinWaiters.removeAll()
+            }
+            return (state.timer, state.joinWaiters)
+        }
+        if let timer { clock.cancel(timer.id) }
+        transport.setReceiveHandler(nil)
+        for waiter in waiters { waiter.resume() }
+        hub.finish()
+    }
+
+    // MARK: Views and commands
+
+    /// Every known member, this one first, tombstones included.
+    public var members: [ClusterMember] {
+        let now = clock.now
+        return state.withLock { $0.instance.memberList(now: now) }
+    }
+
+    /// Members with `status` (any when nil) whose tags include every pair of `tags`.
+    public func members(status: MemberStatus? = .alive, tags: [String: String] = [:]) -> [ClusterMember] {
+        members.filter { (status == nil || $0.status == status) && $0.matches(tags) }
+    }
+
+    /// This member's current tags.
+    public var tags: [String: String] {
+        state.withLock { $0.instance.tags }
+    }
+
+    /// Publishes new tags (at a new incarnation); everyone sees ``ClusterEvent/nodeTagsUpdated(_:previous:)``.
+    public func setTags(_ tags: [String: String]) throws(ClusterConfigurationError) {
+        try Configuration.validate(tags: tags, settings: configuration.settings)
+        perform { instance, now in instance.setTags(tags, now: now) }
+    }
+
+    /// Sets one tag, keeping the others.
+    public func setTag(_ key: String, to value: String) throws(ClusterConfigurationError) {
+        var tags = self.tags
+        tags[key] = value
+        try setTags(tags)
+    }
+
+    /// Removes one tag.
+    public func removeTag(_ key: String) throws(ClusterConfigurationError) {
+        var tags = self.tags
+        tags.removeValue(forKey: key)
+        try setTags(tags)
+    }
+
+    /// A new subscription to membership events, starting now.
+    public var events: ClusterEvents { hub.subscribe() }
+
+    /// The partition this member is in, if it detected one.
+    public var partition: PartitionStatus? {
+        state.withLock { $0.instance.partition }
+    }
+
+    /// Counters and the current local health.
+    public var statistics: MembershipStatistics {
+        state.withLock { state in
+            var statistics = state.statistics
+            statistics.localHealth = state.instance.localHealth
+            statistics.probes = state.instance.counters.probes
+            statistics.failedProbes = state.instance.counters.failedProbes
+            statistics.refutations = state.instance.counters.refutations
+            return statistics
+        }
+    }
+
+    // MARK: Driving the state machine
+
+    /// Handles one datagram: open, decode, check, then hand to the state machine.
+    private func handle(_ datagram: Datagram) {
+        let now = clock.now
+        let packet: GossipPacket
+        do throws(GossipDropReason) {
+            packet = try open(datagram)
+        } catch {
+            dropped(datagram, reason: error, now: now)
+            return
+        }
+        let accepted = state.withLock { state -> Bool in
+            if let seen = state.replay[packet.sender], seen.boot == packet.boot {
+                guard packet.sentAt &+ UInt64(configuration.replayWindow.nanoseconds) >= seen.newest else {
+                    return false
+                }
+                state.replay[packet.sender]?.newest = max(seen.newest, packet.sentAt)
+            } else {
+                if state.replay.count > 4 * (state.instance.members.count + 16) {
+                    let instance = state.instance
+                    state.replay = state.replay.filter { instance.members[$0.key] != nil }
+                }
+                state.replay[packet.sender] = (packet.boot, packet.sentAt)
+            }
+            state.statistics.received += 1
+            return true
+        }
+        guard accepted else {
+            dropped(datagram, reason: .replayed, now: now)
+            return
+        }
+        metrics.received.increment()
+        perform { instance, now in instance.receive(packet, from: datagram.source, now: now) }
+    }
+
+    private func open(_ datagram: Datagram) throws(GossipDropReason) -> GossipPacket {
+        guard datagram.payload.count <= configuration.settings.maxDatagramSize else { throw .oversized }
+        let body = try sealer.open(datagram.payload)
+        let packet: GossipPacket
+        do {
+            packet = try GossipCodec.decode(body, maxTagBytes: configuration.settings.maxTagBytes)
+        } catch {
+            throw .malformed
+        }
+        guard packet.sender != name else { throw .foreign }
+        return packet
+    }
+
+    private func dropped(_ datagram: Datagram, reason: GossipDropReason, now: MonotonicInstant) {
+        metrics.dropped(reason).increment()
+        let log = state.withLock { state in
+            state.statistics.dropped[reason, default: 0] += 1
+            if let last = state.lastDropLog[reason], last.duration(to: now) < .seconds(10) { return false }
+            state.lastDropLog[reason] = now
+            return true
+        }
+        if log {
+            logger.warning(
+                "dropped gossip datagram (further ones for the next 10 s are only counted)",
+                metadata: ["reason": "\(reason.rawValue)", "from": "\(datagram.source)"])
+        }
+    }
+
+    /// Runs `body` on the state machine and a tick, then sends, publishes and re-arms the timer.
+    private func perform(_ body: (inout SWIMInstance, MonotonicInstant) -> [SWIMDirective]) {
+        let now = clock.now
+        var outgoing: [(payload: [UInt8], destination: SocketAddress)] = []
+        var events: [ClusterEvent] = []
+        var joined: [CheckedContinuation<Void, Never>] = []
+        let rearm: (cancel: ScheduledTimer?, at: MonotonicInstant?) = state.withLock { state in
+            guard !state.stopped else { return (nil, nil) }
+            let directives = body(&state.instance, now) + state.instance.tick(now: now)
+            for directive in directives {
+                switch directive {
+                case .send(let message, let updates, let destination):
+                    let packet = GossipPacket(
+                        sender: name, boot: boot, sentAt: now.nanoseconds, message: message, updates: updates)
+                    outgoing.append((sealer.seal(GossipCodec.encode(packet)), destination))
+                case .event(let event):
+                    events.append(event)
+                }
+            }
+            state.statistics.sent += outgoing.count
+            if !state.instance.isJoining {
+                joined = state.joinWaiters
+                state.joinWaiters.removeAll()
+            }
+            guard state.running, var next = state.instance.nextDeadline else { return (nil, nil) }
+            // Never re-arm in the past: a timer that kept firing at once would spin.
+            next = max(next, now.advanced(by: .microseconds(100)))
+            if let timer = state.timer, timer.at <= next { return (nil, nil) }
+            let previous = state.timer?.id
+            state.timer = nil
+            return (previous, next)
+        }
+        if let cancel = rearm.cancel { clock.cancel(cancel) }
+        if let at = rearm.at { arm(at: at) }
+        for (payload, destination) in outgoing {
+            do {
+                try transport.send(payload, to: destination)
+                metrics.sent.increment()
+            } catch {
+                logger.debug("gossip send failed", metadata: ["to": "\(destination)", "error": "\(error)"])
+            }
+        }
+        for event in events {
+            log(event)
+            hub.publish(event)
+        }
+        for waiter in joined { waiter.resume() }
+    }
+
+    private func arm(at deadline: MonotonicInstant) {
+        let id = clock.schedule(at: deadline) { [weak self] in self?.timerFired(deadline) }
+        let stale = state.withLock { state -> ScheduledTimer? in
+            if state.stopped || (state.timer.map { $0.at <= deadline } ?? false) { return id }
+            let previous = state.timer?.id
+            state.timer = (id, deadline)
+            return previous
+        }
+        if let stale { clock.cancel(stale) }
+    }
+
+    private func timerFired(_ deadline: MonotonicInstant) {
+        state.withLock { state in
+            if state.timer?.at == deadline { state.timer = nil }
+        }
+        perform { _, _ in [] }
+    }
+
+    private func log(_ event: ClusterEvent) {
+        switch event {
+        case .nodeFailed, .partitionDetected: logger.warning("\(event)")
+        default: logger.info("\(event)")
+        }
+    }
+}
+
+/// Counters of a membership.
+public struct MembershipStatistics: Sendable, Equatable {
+    /// Gossip datagrams sent.
+    public var sent = 0
+    /// Gossip datagrams accepted.
+    public var received = 0
+    /// Datagrams dropped, by reason (`oversized`, `malformed`, `unauthenticated`, `replayed`,
+    /// `foreign`).
+    public var dropped: [String: Int] = [:]
+    /// Probes started, and those that failed (direct and indirect).
+    public var probes = 0
+    public var failedProbes = 0
+    /// Times this member refuted a suspicion about itself.
+    public var refutations = 0
+    /// Lifeguard's local health multiplier now (0 is healthy).
+    public var localHealth = 0
+
+    /// Total datagrams dropped.
+    public var totalDropped: Int { dropped.values.reduce(0, +) }
+}
+
+extension [String: Int] {
+    fileprivate subscript(reason: GossipDropReason, default value: Int) -> Int {
+        get { self[reason.rawValue, default: value] }
+        set { self[reason.rawValue] = newValue }
+    }
+}

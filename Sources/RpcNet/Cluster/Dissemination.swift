@@ -1,0 +1,105 @@
+import DequeModule
+
+/// Updates waiting to be piggybacked (SWIM §4.1, "infection-style dissemination").
+///
+/// Each update is sent a limited number of times (λ·log n, see
+/// ``SWIMSettings/retransmitMultiplier``). A datagram takes the updates sent least often first
+/// (fresh news spreads fastest), failures, suspicions and departures before alive news, and
+/// the newest first within each; only the newest update about a member is kept. Selection
+/// pops from per-(transmissions, priority) queues, so its cost is proportional to what it
+/// picks, not to the queue's length.
+struct Dissemination {
+    private struct Entry {
+        var update: MemberUpdate
+        var size: Int
+        var sequence: UInt64
+        var transmissions = 0
+    }
+
+    /// The live update per member, by name.
+    private var current: [String: Entry] = [:]
+    /// Member names by [transmissions][priority], oldest first; an item is stale when the
+    /// member's current update has another sequence number.
+    private var queues: [[Deque<(name: String, sequence: UInt64)>]] = []
+    private var nextSequence: UInt64 = 0
+    /// The smallest update's size, so a nearly full datagram stops looking.
+    private static let smallestUpdate = 4
+
+    /// Updates waiting.
+    var count: Int { current.count }
+    var isEmpty: Bool { current.isEmpty }
+
+    /// Queues `update`, replacing any older one about the same member.
+    mutating func enqueue(_ update: MemberUpdate) {
+        nextSequence += 1
+        current[update.name] = Entry(
+            update: update, size: GossipCodec.encodedSize(of: update), sequence: nextSequence)
+        push(name: update.name, sequence: nextSequence, transmissions: 0, priority: Self.priority(of: update))
+    }
+
+    /// Takes updates that fit in `budget` bytes, counting one transmission for each; an update
+    /// sent `limit` times is dropped. Updates about `preferred` go first (the buddy system:
+    /// a suspect hears of its suspicion on the next probe it receives, Lifeguard §4.5).
+    mutating func take(budget: Int, limit: Int, preferred: String? = nil) -> [MemberUpdate] {
+        var remaining = budget
+        var picked: [MemberUpdate] = []
+        // Transmissions are counted after the scan, so an update re-queued one level up is not
+        // picked twice for the same datagram.
+        var sent: [(name: String, entry: Entry)] = []
+        var pickedFirst: String?
+        if let preferred, let entry = current[preferred], entry.size <= remaining {
+            picked.append(entry.update)
+            remaining -= entry.size
+            sent.append((preferred, entry))
+            pickedFirst = preferred
+        }
+        for transmissions in queues.indices where remaining >= Self.smallestUpdate {
+            for priority in 0..<2 where remaining >= Self.smallestUpdate {
+                var skipped: [(name: String, sequence: UInt64)] = []
+                while remaining >= Self.smallestUpdate, let item = queues[transmissions][priority].popLast() {
+                    guard let entry = current[item.name], entry.sequence == item.sequence else { continue }
+                    guard entry.size <= remaining, item.name != pickedFirst else {
+                        skipped.append(item)
+                        continue
+                    }
+                    picked.append(entry.update)
+                    remaining -= entry.size
+                    sent.append((item.name, entry))
+                }
+                queues[transmissions][priority].append(contentsOf: skipped.reversed())
+            }
+        }
+        for (name, entry) in sent { transmitted(name: name, entry: entry, limit: limit) }
+        return picked
+    }
+
+    /// Drops every queued update about `name` (it is no longer news, e.g. a reaped tombstone).
+    mutating func forget(_ name: String) {
+        current.removeValue(forKey: name)
+    }
+
+    /// Moves an update to the next transmission count, or drops it at `limit`. A new sequence
+    /// number retires the item left in its old queue.
+    private mutating func transmitted(name: String, entry: Entry, limit: Int) {
+        let sent = entry.transmissions + 1
+        guard sent < limit else {
+            current.removeValue(forKey: name)
+            return
+        }
+        nextSequence += 1
+        current[name]?.sequence = nextSequence
+        current[name]?.transmissions = sent
+        push(name: name, sequence: nextSequence, transmissions: sent, priority: Self.priority(of: entry.update))
+    }
+
+    private mutating func push(name: String, sequence: UInt64, transmissions: Int, priority: Int) {
+        while queues.count <= transmissions { queues.append([[], []]) }
+        queues[transmissions][priority].append((name, sequence))
+    }
+
+    /// 0 for news that changes who is in the cluster, 1 for alive news.
+    private static func priority(of update: MemberUpdate) -> Int {
+        if case .alive = update { return 1 }
+        return 0
+    }
+}

@@ -1,0 +1,61 @@
+import Transports
+
+/// News about one member, piggybacked on every gossip datagram (SWIM §4.1). Each kind carries
+/// the incarnation it is about; the merge rules in ``SWIMInstance`` order them.
+enum MemberUpdate: Equatable, Sendable {
+    /// The member is alive at `incarnation`, at `address`, with `tags`.
+    case alive(name: String, address: SocketAddress, incarnation: UInt64, tags: [String: String])
+    /// `from` suspects the member at `incarnation`.
+    case suspect(name: String, incarnation: UInt64, from: String)
+    /// `from` declared the member failed at `incarnation`.
+    case failed(name: String, incarnation: UInt64, from: String)
+    /// The member left at `incarnation`.
+    case left(name: String, incarnation: UInt64)
+
+    /// The member the update is about.
+    var name: String {
+        switch self {
+        case .alive(let name, _, _, _), .suspect(let name, _, _), .failed(let name, _, _), .left(let name, _): name
+        }
+    }
+}
+
+/// One member's full state, as a sync (push/pull) exchange carries it.
+struct MemberState: Equatable, Sendable {
+    var name: String
+    var address: SocketAddress
+    var status: MemberStatus
+    var incarnation: UInt64
+    var tags: [String: String]
+}
+
+/// The protocol message a datagram carries besides its piggybacked updates.
+enum GossipMessage: Equatable, Sendable {
+    /// A probe (SWIM §3.1); `target` names the member meant, so a restarted process at the
+    /// same address does not answer for its predecessor.
+    case ping(sequence: UInt64, target: String)
+    /// Asks the receiver to probe `target` on the sender's behalf (SWIM §3.1).
+    case pingRequest(sequence: UInt64, target: String, address: SocketAddress)
+    /// Answers a probe, directly or relayed by a helper.
+    case ack(sequence: UInt64)
+    /// A helper did not hear the target in time (Lifeguard §4.2).
+    case nack(sequence: UInt64)
+    /// Part of a full-state exchange (anti-entropy); `replyWanted` asks for the receiver's state
+    /// back; `join` marks a new member's first exchange with a seed.
+    case sync(members: [MemberState], replyWanted: Bool, join: Bool)
+    /// Only piggybacked updates (a gossip round).
+    case gossip
+}
+
+/// One gossip datagram before encryption: who sent it, when, the message and the updates.
+struct GossipPacket: Equatable, Sendable {
+    /// The sender's member name.
+    var sender: String
+    /// A random number the sender drew when it started: its clock readings are only comparable
+    /// within one run.
+    var boot: UInt64
+    /// The sender's clock when it sent the datagram (nanoseconds), for replay rejection.
+    var sentAt: UInt64
+    var message: GossipMessage
+    var updates: [MemberUpdate]
+}

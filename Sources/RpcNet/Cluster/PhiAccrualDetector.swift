@@ -1,0 +1,62 @@
+import DequeModule
+import Foundation
+import Transports
+
+/// The φ accrual failure detector (Hayashibara et al., 2004), as Akka and Pekko use it: the
+/// intervals between messages heard from a member are modelled as a normal distribution, and
+/// φ = −log10(P(an interval longer than the current silence)). φ = 1 means a 10 % chance that the
+/// member is merely late, φ = 8 one in 10^8.
+///
+/// Two guards keep it from firing on noise (Akka's settings): a floor on the standard deviation,
+/// so very regular arrivals do not make a small delay look fatal, and an acceptable pause added
+/// to the mean.
+struct PhiAccrualDetector {
+    private var intervals: Deque<Double> = []
+    private var sum = 0.0
+    private var sumOfSquares = 0.0
+    private let window: Int
+    private let minStandardDeviation: Double
+    private let acceptablePause: Double
+    private(set) var lastHeard: MonotonicInstant?
+
+    init(window: Int, minStandardDeviation: Duration, acceptablePause: Duration) {
+        self.window = max(window, 1)
+        self.minStandardDeviation = minStandardDeviation.seconds
+        self.acceptablePause = acceptablePause.seconds
+    }
+
+    /// Records that the member was heard from at `now`.
+    mutating func heard(at now: MonotonicInstant) {
+        if let lastHeard, lastHeard < now {
+            let interval = lastHeard.duration(to: now).seconds
+            intervals.append(interval)
+            sum += interval
+            sumOfSquares += interval * interval
+            if intervals.count > window {
+                let oldest = intervals.removeFirst()
+                sum -= oldest
+                sumOfSquares -= oldest * oldest
+            }
+        }
+        if lastHeard.map({ $0 < now }) ?? true { lastHeard = now }
+    }
+
+    /// Whether enough intervals were seen for φ to mean anything.
+    var hasSamples: Bool { intervals.count >= 2 }
+
+    /// φ at `now`, or nil without enough samples.
+    func phi(at now: MonotonicInstant) -> Double? {
+        guard hasSamples, let lastHeard else { return nil }
+        let silence = lastHeard.duration(to: now).seconds
+        let count = Double(intervals.count)
+        let mean = sum / count + acceptablePause
+        let variance = max(sumOfSquares / count - (sum / count) * (sum / count), 0)
+        let deviation = max(variance.squareRoot(), minStandardDeviation)
+        // Akka's logistic approximation of the normal distribution's tail, accurate to 1e-4 and
+        // stable far into the tail, where 1 - CDF would round to zero.
+        let y = (silence - mean) / deviation
+        let e = exp(-y * (1.5976 + 0.070566 * y * y))
+        let tail = silence > mean ? e / (1 + e) : 1 - 1 / (1 + e)
+        return -log10(max(tail, Double.leastNonzeroMagnitude))
+    }
+}

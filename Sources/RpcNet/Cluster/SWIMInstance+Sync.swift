@@ -1,0 +1,85 @@
+import Transports
+
+extension SWIMInstance {
+    /// Sends a join exchange to every seed; retried with exponential backoff (0.2 s doubling to
+    /// 5 s) until a seed answers.
+    mutating func attemptJoin(now: MonotonicInstant) {
+        guard !seeds.isEmpty else {
+            nextJoinAt = nil
+            return
+        }
+        for seed in seeds { sendState(to: seed, replyWanted: true, join: true) }
+        joinAttempts += 1
+        let backoff = Duration.milliseconds(200) * (1 << min(joinAttempts - 1, 5))
+        nextJoinAt = now.advanced(by: min(backoff, .seconds(5)))
+    }
+
+    /// A seed answered: joining is done.
+    mutating func joinAnswered() {
+        nextJoinAt = nil
+    }
+
+    /// Whether the join is still waiting for a seed to answer.
+    var isJoining: Bool { nextJoinAt != nil }
+
+    /// Sends this member's view (itself, active members and tombstones) to `destination`, in as
+    /// many datagrams as it takes (anti-entropy, memberlist's push/pull).
+    mutating func sendState(to destination: SocketAddress, replyWanted: Bool, join: Bool) {
+        var states = [
+            MemberState(name: name, address: address, status: .alive, incarnation: incarnation, tags: tags)
+        ]
+        states += members.values.map(\.state)
+        let header = GossipPacket(
+            sender: name, boot: VarInt.max, sentAt: VarInt.max,
+            message: .sync(members: [], replyWanted: true, join: true), updates: [])
+        let budget = bodyBudget - GossipCodec.encode(header).count - 4
+        var chunk: [MemberState] = []
+        var used = 0
+        for state in states {
+            let size = GossipCodec.encodedSize(of: state)
+            if used + size > budget, !chunk.isEmpty {
+                send(.sync(members: chunk, replyWanted: replyWanted, join: join), to: destination)
+                chunk = []
+                used = 0
+            }
+            chunk.append(state)
+            used += size
+        }
+        if !chunk.isEmpty { send(.sync(members: chunk, replyWanted: replyWanted, join: join), to: destination) }
+    }
+
+    /// Forgets tombstones older than their lifetime.
+    mutating func reapTombstones(now: MonotonicInstant) {
+        for (member, buried) in tombstones where buried.duration(to: now) >= settings.tombstoneLifetime {
+            tombstones.removeValue(forKey: member)
+            members.removeValue(forKey: member)
+            dissemination.forget(member)
+        }
+    }
+
+    /// Reports a partition when this member has reached only a minority of the last known
+    /// membership, or has lost at least a third of it, for the grace period; and its end.
+    mutating func checkPartition(now: MonotonicInstant) {
+        let known = members.values.filter { $0.state.status != .left }.count + 1
+        let reachable = members.values.filter { $0.state.status == .alive }.count + 1
+        let lost = known - reachable
+        let cutOff = known >= 3 && (reachable * 2 <= known || lost * 3 >= known)
+        if !cutOff {
+            partitionSuspectedSince = nil
+            if partition != nil {
+                partition = nil
+                emit(.partitionHealed(reachable: reachable, known: known))
+            }
+            return
+        }
+        let since = partitionSuspectedSince ?? now
+        partitionSuspectedSince = since
+        let status = PartitionStatus(reachable: reachable, known: known, isMinority: reachable * 2 <= known)
+        if partition == nil, since.duration(to: now) >= settings.partitionGracePeriod {
+            partition = status
+            emit(.partitionDetected(status))
+        } else if partition != nil {
+            partition = status
+        }
+    }
+}

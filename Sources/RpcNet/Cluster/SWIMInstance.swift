@@ -1,0 +1,318 @@
+import Transports
+
+/// What the state machine asks its shell to do.
+enum SWIMDirective: Equatable, Sendable {
+    /// Send `message` with `updates` piggybacked to `destination`.
+    case send(GossipMessage, updates: [MemberUpdate], to: SocketAddress)
+    /// Tell subscribers.
+    case event(ClusterEvent)
+}
+
+/// SWIM with Lifeguard as a pure state machine: datagrams and clock readings go in, datagrams
+/// to send and events come out (``SWIMDirective``). It never reads a clock or touches a
+/// socket, so the same code runs over UDP and in a deterministic simulation, and every
+/// decision can be tested by feeding it messages.
+///
+/// Identity is the member's name. Only a member increments its own incarnation: to refute a
+/// suspicion or failure about itself, to publish new tags, and to leave (SWIM §4.2).
+struct SWIMInstance {
+    let settings: SWIMSettings
+    /// This member's name.
+    let name: String
+    /// This member's gossip address.
+    let address: SocketAddress
+    var incarnation: UInt64 = 0
+    var tags: [String: String]
+    /// Set by ``leave(now:)``: the member no longer refutes, probes or answers.
+    var hasLeft = false
+
+    /// Everyone else this member knows of, tombstones included.
+    var members: [String: MemberRecord] = [:]
+    /// Lifeguard's local health multiplier (§4.3), 0 when healthy.
+    var localHealth = 0
+    /// Counters for statistics.
+    var counters = SWIMCounters()
+
+    var dissemination = Dissemination()
+    var random: SeededGenerator
+    /// The largest body a datagram may carry (datagram size less the sealer's overhead).
+    let bodyBudget: Int
+    var output: [SWIMDirective] = []
+
+    // Probing (SWIM §3.1, §4.3).
+    var probeOrder: [String] = []
+    var probeIndex = 0
+    var probe: Probe?
+    /// Members to probe before the round-robin resumes: suspects others reported (to confirm or
+    /// clear them quickly) and members whose φ passed the threshold.
+    var urgentProbes: [String] = []
+    var relays: [UInt64: Relay] = [:]
+    var nextSequence: UInt64 = 0
+    var nextProbeAt: MonotonicInstant
+    var nextGossipAt: MonotonicInstant
+    var nextSyncAt: MonotonicInstant
+    var nextHousekeepingAt: MonotonicInstant
+    /// Members in suspicion, with their deadlines, so timeouts need no scan of everyone.
+    var suspicions: [String: MonotonicInstant] = [:]
+    /// Failed and left members, with when they were buried, for reaping.
+    var tombstones: [String: MonotonicInstant] = [:]
+    /// Where φ checking resumes on large clusters (a rotating window; see ``checkPhi(now:)``).
+    var phiCursor = 0
+
+    // Joining.
+    var seeds: [SocketAddress] = []
+    var joinAttempts = 0
+    var nextJoinAt: MonotonicInstant?
+
+    // Partition detection.
+    var partition: PartitionStatus?
+    var partitionSuspectedSince: MonotonicInstant?
+
+    init(
+        name: String, address: SocketAddress, tags: [String: String], settings: SWIMSettings, bodyBudget: Int,
+        seed: UInt64, now: MonotonicInstant
+    ) {
+        self.name = name
+        self.address = address
+        self.tags = tags
+        self.settings = settings
+        self.bodyBudget = bodyBudget
+        self.random = SeededGenerator(seed: seed)
+        nextProbeAt = now.advanced(by: settings.probeInterval)
+        nextGossipAt = now.advanced(by: settings.gossipInterval)
+        nextSyncAt = now.advanced(by: settings.syncInterval)
+        nextHousekeepingAt = now.advanced(by: .seconds(1))
+    }
+
+    // MARK: Views
+
+    /// Members taking part in the protocol (alive or suspect), this one excluded.
+    var activeCount: Int { members.count - tombstones.count }
+
+    /// This member as others see it.
+    var selfMember: ClusterMember {
+        ClusterMember(
+            name: name, address: address, status: hasLeft ? .left : .alive, incarnation: incarnation, tags: tags)
+    }
+
+    /// Every known member, this one first, with φ as of `now`.
+    func memberList(now: MonotonicInstant) -> [ClusterMember] {
+        [selfMember] + members.values.sorted { $0.state.name < $1.state.name }.map { $0.view(now: now) }
+    }
+
+    // MARK: Commands
+
+    /// Starts joining through `seeds`: a full-state exchange with each, retried with backoff
+    /// until one answers.
+    mutating func join(seeds: [SocketAddress], now: MonotonicInstant) -> [SWIMDirective] {
+        self.seeds = seeds.filter { $0 != address }
+        joinAttempts = 0
+        nextJoinAt = now
+        attemptJoin(now: now)
+        return takeOutput()
+    }
+
+    /// Leaves: announces it at a new incarnation directly to up to 32 members and by gossip,
+    /// then stops taking part.
+    mutating func leave(now: MonotonicInstant) -> [SWIMDirective] {
+        guard !hasLeft else { return [] }
+        hasLeft = true
+        incarnation += 1
+        let update = MemberUpdate.left(name: name, incarnation: incarnation)
+        dissemination.enqueue(update)
+        for member in pick(32, from: activeNames()) {
+            send(.gossip, to: member, preferring: name)
+        }
+        probe = nil
+        nextJoinAt = nil
+        return takeOutput()
+    }
+
+    /// Publishes new tags at a new incarnation.
+    mutating func setTags(_ newTags: [String: String], now: MonotonicInstant) -> [SWIMDirective] {
+        guard newTags != tags, !hasLeft else { return [] }
+        tags = newTags
+        incarnation += 1
+        announceSelf()
+        return takeOutput()
+    }
+
+    // MARK: Input
+
+    /// Handles a datagram from `source`.
+    mutating func receive(_ packet: GossipPacket, from source: SocketAddress, now: MonotonicInstant)
+        -> [SWIMDirective]
+    {
+        guard !hasLeft else { return [] }
+        counters.received += 1
+        members[packet.sender]?.phi.heard(at: now)
+        for update in packet.updates { apply(update, now: now) }
+        switch packet.message {
+        case .ping(let sequence, let target):
+            guard target == name else { break }
+            // Buddy system (Lifeguard §4.5): a prober that suspects us piggybacks it first.
+            send(.ack(sequence: sequence), to: source, preferring: name)
+        case .pingRequest(let sequence, let target, let targetAddress):
+            relayProbe(originSequence: sequence, target: target, targetAddress: targetAddress, origin: source, now: now)
+        case .ack(let sequence):
+            acknowledged(sequence, from: source, now: now)
+        case .nack(let sequence):
+            if probe?.sequence == sequence { probe?.nacks += 1 }
+        case .sync(let states, let replyWanted, let join):
+            if join || nextJoinAt != nil { joinAnswered() }
+            for state in states { merge(state, from: packet.sender, now: now) }
+            if replyWanted { sendState(to: source, replyWanted: false, join: false) }
+        case .gossip:
+            break
+        }
+        return takeOutput()
+    }
+
+    /// Advances timers to `now`: probe deadlines, suspicion timeouts, gossip and sync rounds,
+    /// join retries, housekeeping.
+    mutating func tick(now: MonotonicInstant) -> [SWIMDirective] {
+        guard !hasLeft else { return [] }
+        advanceProbe(now: now)
+        expireRelays(now: now)
+        expireSuspicions(now: now)
+        if probe == nil, now >= nextProbeAt {
+            startProbe(now: now)
+            nextProbeAt = now.advanced(by: scaled(settings.probeInterval))
+        }
+        if now >= nextGossipAt {
+            gossipRound()
+            nextGossipAt = now.advanced(by: settings.gossipInterval)
+        }
+        if now >= nextSyncAt {
+            if let peer = pick(1, from: activeNames()).first { sendState(to: peer, replyWanted: true, join: false) }
+            nextSyncAt = now.advanced(by: settings.syncInterval)
+        }
+        if let nextJoinAt, now >= nextJoinAt { attemptJoin(now: now) }
+        if now >= nextHousekeepingAt {
+            reapTombstones(now: now)
+            checkPhi(now: now)
+            checkPartition(now: now)
+            nextHousekeepingAt = now.advanced(by: .milliseconds(250))
+        }
+        return takeOutput()
+    }
+
+    /// When ``tick(now:)`` next has something to do; nil once the member has left.
+    var nextDeadline: MonotonicInstant? {
+        guard !hasLeft else { return nil }
+        var deadline = min(nextGossipAt, nextSyncAt, nextHousekeepingAt)
+        if let probe {
+            deadline = min(deadline, probe.indirect ? probe.periodEnd : probe.directDeadline)
+        } else {
+            deadline = min(deadline, nextProbeAt)
+        }
+        for relay in relays.values { deadline = min(deadline, relay.nackSent ? relay.expiresAt : relay.nackAt) }
+        for suspicion in suspicions.values { deadline = min(deadline, suspicion) }
+        if let nextJoinAt { deadline = min(deadline, nextJoinAt) }
+        return deadline
+    }
+
+    // MARK: Sending
+
+    mutating func takeOutput() -> [SWIMDirective] {
+        defer { output.removeAll(keepingCapacity: true) }
+        return output
+    }
+
+    /// Queues `message` for `destination` with as many pending updates as fit.
+    mutating func send(_ message: GossipMessage, to destination: SocketAddress, preferring preferred: String? = nil) {
+        let header = GossipPacket(sender: name, boot: VarInt.max, sentAt: VarInt.max, message: message, updates: [])
+        let budget = bodyBudget - GossipCodec.encode(header).count - 2
+        let limit = settings.retransmitMultiplier * Self.ceilLog10(activeCount + 2)
+        let updates = dissemination.take(budget: max(budget, 0), limit: limit, preferred: preferred)
+        counters.sent += 1
+        output.append(.send(message, updates: updates, to: destination))
+    }
+
+    mutating func emit(_ event: ClusterEvent) {
+        output.append(.event(event))
+    }
+
+    /// ceil(log10(n)) for n ≥ 1, the scale of SWIM's dissemination and Lifeguard's timeouts.
+    static func ceilLog10(_ n: Int) -> Int {
+        var digits = 0
+        var value = max(n - 1, 0)
+        while value > 0 {
+            digits += 1
+            value /= 10
+        }
+        return max(digits, 1)
+    }
+
+    /// `duration` stretched by the local health multiplier (Lifeguard §4.3).
+    func scaled(_ duration: Duration) -> Duration {
+        duration * (localHealth + 1)
+    }
+
+    mutating func adjustLocalHealth(by delta: Int) {
+        localHealth = min(max(localHealth + delta, 0), settings.maxLocalHealth)
+    }
+
+    /// Names of alive and suspect members.
+    func activeNames() -> [String] {
+        members.compactMap { $0.value.state.status.isActive ? $0.key : nil }
+    }
+
+    /// Up to `count` distinct addresses of `names`, chosen at random.
+    mutating func pick(_ count: Int, from names: [String], excluding excluded: String? = nil) -> [SocketAddress] {
+        var pool = names.filter { $0 != excluded }
+        var chosen: [SocketAddress] = []
+        while chosen.count < count, !pool.isEmpty {
+            let index = Int(random.next() % UInt64(pool.count))
+            if let record = members[pool[index]] { chosen.append(record.state.address) }
+            pool.swapAt(index, pool.count - 1)
+            pool.removeLast()
+        }
+        return chosen
+    }
+}
+
+/// One member as this member knows it.
+struct MemberRecord {
+    var state: MemberState
+    var phi: PhiAccrualDetector
+    /// Members that independently suspect it (Lifeguard §4.4), the first suspecter included.
+    var suspecters: Set<String> = []
+    var suspectedSince: MonotonicInstant?
+
+    func view(now: MonotonicInstant) -> ClusterMember {
+        ClusterMember(
+            name: state.name, address: state.address, status: state.status, incarnation: state.incarnation,
+            tags: state.tags, phi: state.status.isActive ? phi.phi(at: now) : nil)
+    }
+}
+
+/// Counters the state machine keeps.
+struct SWIMCounters: Equatable {
+    var sent = 0
+    var received = 0
+    var probes = 0
+    var failedProbes = 0
+    var refutations = 0
+}
+
+/// The probe of the current protocol period.
+struct Probe {
+    var sequence: UInt64
+    var target: String
+    var targetAddress: SocketAddress
+    var directDeadline: MonotonicInstant
+    var periodEnd: MonotonicInstant
+    var indirect = false
+    var expectedNacks = 0
+    var nacks = 0
+}
+
+/// A probe this member runs for another (a ping-req it received).
+struct Relay {
+    var origin: SocketAddress
+    var originSequence: UInt64
+    var nackAt: MonotonicInstant
+    var expiresAt: MonotonicInstant
+    var nackSent = false
+}

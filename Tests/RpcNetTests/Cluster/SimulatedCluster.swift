@@ -1,0 +1,102 @@
+import Testing
+
+@testable import RpcNet
+
+/// A cluster of memberships on a simulated network and a virtual clock: everything (timers,
+/// deliveries, the state machines) runs synchronously inside `clock.advance`, so a scenario is
+/// reproducible from its seed and an hour of protocol time takes seconds.
+final class SimulatedCluster {
+    let clock = VirtualClock()
+    let network: SimulatedNetwork
+    private(set) var members: [String: ClusterMembership] = [:]
+    private var endpoints: [String: SimulatedDatagramEndpoint] = [:]
+    private var eventStreams: [String: ClusterEvents] = [:]
+    /// Every event each member observed, in order.
+    private(set) var events: [String: [ClusterEvent]] = [:]
+    let seed: UInt64
+    var settings = SWIMSettings()
+
+    init(seed: UInt64, conditions: LinkConditions = LinkConditions(latency: .microseconds(200))) {
+        self.seed = seed
+        network = SimulatedNetwork(clock: clock, seed: seed, defaultConditions: conditions)
+    }
+
+    /// The host of member number `index`: 10.x.y.z.
+    static func host(_ index: Int) -> SocketAddress.Host {
+        try! SocketAddress(ip: "10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256 + 1)", port: 0).host
+    }
+
+    static func address(_ index: Int) -> SocketAddress {
+        SocketAddress(host: host(index), port: 7946)
+    }
+
+    /// Adds member `name` on host `index` and starts it, joining through `seeds`.
+    @discardableResult
+    func add(
+        _ name: String, index: Int, seeds: [SocketAddress] = [], tags: [String: String] = [:],
+        keys: [ClusterKey] = []
+    ) throws -> ClusterMembership {
+        let endpoint = try network.datagramEndpoint(at: Self.address(index), maxDatagramSize: 1400)
+        var configuration = ClusterMembership.Configuration(name: name, tags: tags)
+        configuration.settings = settings
+        configuration.keys = keys
+        configuration.randomSeed = seed &+ UInt64(index) &* 7919
+        let membership = try ClusterMembership(configuration: configuration, transport: endpoint, clock: clock)
+        members[name] = membership
+        endpoints[name] = endpoint
+        eventStreams[name] = membership.events
+        if seeds.isEmpty { membership.start() } else { membership.startJoining(seeds: seeds) }
+        return membership
+    }
+
+    /// Stops a member abruptly, as `kill -9` would: no leave, its address goes silent.
+    func kill(_ name: String) {
+        collectEvents()
+        members.removeValue(forKey: name)?.shutdown()
+        endpoints.removeValue(forKey: name)?.close()
+    }
+
+    /// Runs the protocol for `duration` of virtual time.
+    func run(for duration: Duration) {
+        clock.advance(by: duration)
+        collectEvents()
+    }
+
+    /// Runs in steps of `step` until `condition` holds or `limit` passes; returns the virtual
+    /// time it took, or nil.
+    func run(until condition: () -> Bool, step: Duration = .milliseconds(50), limit: Duration) -> Duration? {
+        let start = clock.now
+        while start.duration(to: clock.now) < limit {
+            if condition() {
+                collectEvents()
+                return start.duration(to: clock.now)
+            }
+            clock.advance(by: step)
+        }
+        collectEvents()
+        return condition() ? start.duration(to: clock.now) : nil
+    }
+
+    func collectEvents() {
+        for (name, stream) in eventStreams { events[name, default: []] += stream.drain() }
+    }
+
+    /// What `observer` believes about `member`.
+    func status(of member: String, seenBy observer: String) -> MemberStatus? {
+        members[observer]?.members.first { $0.name == member }?.status
+    }
+
+    /// Whether every running member sees exactly `expected` alive (itself included).
+    func everyoneSees(alive expected: Set<String>) -> Bool {
+        members.values.allSatisfy { Set($0.members(status: .alive).map(\.name)) == expected }
+    }
+
+    /// Whether every running member other than `member` sees it with `status`.
+    func everyoneSees(_ member: String, as status: MemberStatus) -> Bool {
+        members.keys.filter { $0 != member }.allSatisfy { self.status(of: member, seenBy: $0) == status }
+    }
+
+    func shutdown() {
+        for member in members.values { member.shutdown() }
+    }
+}
