@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CERTS := certs/ca.pem
 
-.PHONY: setup demo test bench format clean
+.PHONY: setup demo test bench bench-grpc format clean
 
 setup:
 	@scripts/setup.sh
@@ -21,6 +21,11 @@ test: setup
 bench: setup
 	$(SWIFT) build -c release --product rpcnet-bench
 	.build/release/rpcnet-bench
+
+# gRPC-Swift 2 side by side (a separate package in Benchmarks/GRPCComparison; not part of `make test`).
+bench-grpc:
+	certs/generate.sh
+	cd Benchmarks/GRPCComparison && $(SWIFT) build -c release && .build/release/grpc-bench --certs ../../certs
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Examples Benchmarks Package.swift

@@ -298,7 +298,8 @@ public final class ClusterMembership: Sendable {
         var joined: [CheckedContinuation<Void, Never>] = []
         let rearm: (cancel: ScheduledTimer?, at: MonotonicInstant?) = state.withLock { state in
             guard !state.stopped else { return (nil, nil) }
-            let directives = body(&state.instance, now) + state.instance.tick(now: now)
+            var directives = body(&state.instance, now)
+            if let due = state.instance.nextDeadline, due <= now { directives += state.instance.tick(now: now) }
             for directive in directives {
                 switch directive {
                 case .send(let message, let updates, let destination):

@@ -35,10 +35,12 @@ extension SWIMInstance {
             switch previous.status {
             case .failed:
                 tombstones.removeValue(forKey: member)
+                markActive(member)
                 addToProbeOrder(member)
                 emit(.nodeRecovered(view))
             case .left:
                 tombstones.removeValue(forKey: member)
+                markActive(member)
                 addToProbeOrder(member)
                 emit(.nodeJoined(view))
             case .alive, .suspect:
@@ -121,6 +123,7 @@ extension SWIMInstance {
     /// Adds a member seen for the first time.
     private mutating func admit(_ state: MemberState, now: MonotonicInstant) {
         members[state.name] = MemberRecord(state: state, phi: newDetector())
+        markActive(state.name)
         addToProbeOrder(state.name)
         emit(.nodeJoined(members[state.name]!.view(now: now)))
     }
@@ -138,11 +141,15 @@ extension SWIMInstance {
         members[record.state.name] = record
         suspicions.removeValue(forKey: record.state.name)
         tombstones[record.state.name] = now
+        markInactive(record.state.name)
         if probe?.target == record.state.name { probe = nil }
     }
 
     /// Lifeguard §4.4: the timeout starts at β·min and falls logarithmically with independent
-    /// confirmations towards min = α·max(1, log10 n)·interval, reached after K of them.
+    /// confirmations towards min = α·max(1, log10 n)·interval, reached after K of them. It is
+    /// also stretched by this member's local health multiplier (Lifeguard §4.3 applied to
+    /// suspicion): a member whose own probes keep failing, likely because it is the one in
+    /// trouble, takes longer to accuse anyone.
     func suspicionDeadline(for record: MemberRecord) -> MonotonicInstant {
         let n = Double(activeCount + 1)
         let minimum = settings.probeInterval * (settings.suspicionMultiplier * max(1, log10(n)))
@@ -154,14 +161,20 @@ extension SWIMInstance {
             let fraction = log(Double(confirmations + 1)) / log(Double(expected + 1))
             timeout = max(minimum, maximum - (maximum - minimum) * min(fraction, 1))
         }
-        return (record.suspectedSince ?? .zero).advanced(by: timeout)
+        return (record.suspectedSince ?? .zero).advanced(by: scaled(timeout))
     }
 
-    /// Suspicions whose timeout passed become failures, announced by us.
+    /// Suspicions whose timeout passed become failures, announced by us. Deadlines are
+    /// recomputed here, since local health may have changed since the suspicion began.
     mutating func expireSuspicions(now: MonotonicInstant) {
-        for (member, deadline) in suspicions where deadline <= now {
+        for (member, _) in suspicions.filter({ $0.value <= now }).sorted(by: { $0.key < $1.key }) {
             guard let record = members[member] else {
                 suspicions.removeValue(forKey: member)
+                continue
+            }
+            let deadline = suspicionDeadline(for: record)
+            guard deadline <= now else {
+                suspicions[member] = deadline
                 continue
             }
             apply(.failed(name: member, incarnation: record.state.incarnation, from: name), now: now)

@@ -26,7 +26,7 @@ extension SWIMInstance {
                 probeIndex += 1
                 if members[candidate]?.state.status.isActive == true { return candidate }
             }
-            probeOrder = activeNames().sorted()
+            probeOrder = activeNames
             probeOrder.shuffle(using: &random)
             probeIndex = 0
         }
@@ -46,7 +46,7 @@ extension SWIMInstance {
         guard var current = probe else { return }
         if !current.indirect, now >= current.directDeadline {
             current.indirect = true
-            let helpers = pick(settings.indirectProbes, from: activeNames(), excluding: current.target)
+            let helpers = pick(settings.indirectProbes, excluding: current.target)
             current.expectedNacks = helpers.count
             for helper in helpers {
                 send(
@@ -92,7 +92,8 @@ extension SWIMInstance {
     }
 
     mutating func expireRelays(now: MonotonicInstant) {
-        for (sequence, relay) in relays {
+        let due = relays.filter { now >= ($0.value.nackSent ? $0.value.expiresAt : $0.value.nackAt) }
+        for (sequence, relay) in due.sorted(by: { $0.key < $1.key }) {
             if now >= relay.expiresAt {
                 relays.removeValue(forKey: sequence)
             } else if !relay.nackSent, now >= relay.nackAt {
@@ -105,7 +106,7 @@ extension SWIMInstance {
     /// Sends pending updates to a few random members, so news spreads between probes.
     mutating func gossipRound() {
         guard !dissemination.isEmpty else { return }
-        for peer in pick(settings.gossipFanout, from: activeNames()) where !dissemination.isEmpty {
+        for peer in pick(settings.gossipFanout) where !dissemination.isEmpty {
             send(.gossip, to: peer)
         }
     }
@@ -114,15 +115,14 @@ extension SWIMInstance {
     /// silent for far longer than usual, so a dead member is found before its round-robin turn.
     /// Large clusters check a rotating window of 64 members per call, which bounds the cost.
     mutating func checkPhi(now: MonotonicInstant) {
-        let names = activeNames()
+        let names = activeNames
         guard !names.isEmpty else { return }
         let window = min(names.count, 64)
-        let sorted = names.count > 64 ? names.sorted() : names
         for offset in 0..<window {
-            let name = sorted[(phiCursor + offset) % sorted.count]
+            let name = names[(phiCursor + offset) % names.count]
             guard let phi = members[name]?.phi.phi(at: now), phi >= settings.phiThreshold else { continue }
             if probe?.target != name, !urgentProbes.contains(name) { urgentProbes.append(name) }
         }
-        phiCursor = (phiCursor + window) % max(sorted.count, 1)
+        phiCursor = (phiCursor + window) % names.count
     }
 }

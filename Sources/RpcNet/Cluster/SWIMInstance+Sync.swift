@@ -28,7 +28,7 @@ extension SWIMInstance {
         var states = [
             MemberState(name: name, address: address, status: .alive, incarnation: incarnation, tags: tags)
         ]
-        states += members.values.map(\.state)
+        states += members.values.map(\.state).sorted { $0.name < $1.name }
         let header = GossipPacket(
             sender: name, boot: VarInt.max, sentAt: VarInt.max,
             message: .sync(members: [], replyWanted: true, join: true), updates: [])
@@ -46,6 +46,26 @@ extension SWIMInstance {
             used += size
         }
         if !chunk.isEmpty { send(.sync(members: chunk, replyWanted: replyWanted, join: join), to: destination) }
+    }
+
+    /// Offers a full-state exchange to one member believed failed, chosen at random: if it is
+    /// reachable again, each side refutes the other's view of it and both recover.
+    mutating func reconnect() {
+        let failed = tombstones.keys.filter { members[$0]?.state.status == .failed }.sorted()
+        guard !failed.isEmpty, let record = members[failed[Int(random.next() % UInt64(failed.count))]] else { return }
+        sendState(to: record.state.address, replyWanted: true, join: false)
+    }
+
+    /// A member we have not heard of contacted us (gossip about it has not reached us yet):
+    /// exchange full states with it at once rather than wait for dissemination or the next
+    /// anti-entropy round. At most once a second per unknown name.
+    mutating func introduce(_ sender: String, at source: SocketAddress, now: MonotonicInstant) {
+        if let last = introductions[sender], last.duration(to: now) < .seconds(1) { return }
+        introductions[sender] = now
+        if introductions.count > 1024 {
+            introductions = introductions.filter { $0.value.duration(to: now) < .seconds(1) }
+        }
+        sendState(to: source, replyWanted: true, join: false)
     }
 
     /// Forgets tombstones older than their lifetime.

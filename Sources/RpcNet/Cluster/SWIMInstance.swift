@@ -51,13 +51,20 @@ struct SWIMInstance {
     var nextProbeAt: MonotonicInstant
     var nextGossipAt: MonotonicInstant
     var nextSyncAt: MonotonicInstant
+    var nextReconnectAt: MonotonicInstant
     var nextHousekeepingAt: MonotonicInstant
     /// Members in suspicion, with their deadlines, so timeouts need no scan of everyone.
     var suspicions: [String: MonotonicInstant] = [:]
     /// Failed and left members, with when they were buried, for reaping.
     var tombstones: [String: MonotonicInstant] = [:]
+    /// Names of alive and suspect members, sorted: random choices index into it, so a
+    /// simulation makes the same choices whatever the process's hash seed.
+    var activeNames: [String] = []
     /// Where φ checking resumes on large clusters (a rotating window; see ``checkPhi(now:)``).
     var phiCursor = 0
+
+    /// Unknown senders we recently offered our state to, so an introduction happens once.
+    var introductions: [String: MonotonicInstant] = [:]
 
     // Joining.
     var seeds: [SocketAddress] = []
@@ -81,13 +88,14 @@ struct SWIMInstance {
         nextProbeAt = now.advanced(by: settings.probeInterval)
         nextGossipAt = now.advanced(by: settings.gossipInterval)
         nextSyncAt = now.advanced(by: settings.syncInterval)
+        nextReconnectAt = now.advanced(by: settings.reconnectInterval)
         nextHousekeepingAt = now.advanced(by: .seconds(1))
     }
 
     // MARK: Views
 
     /// Members taking part in the protocol (alive or suspect), this one excluded.
-    var activeCount: Int { members.count - tombstones.count }
+    var activeCount: Int { activeNames.count }
 
     /// This member as others see it.
     var selfMember: ClusterMember {
@@ -120,7 +128,7 @@ struct SWIMInstance {
         incarnation += 1
         let update = MemberUpdate.left(name: name, incarnation: incarnation)
         dissemination.enqueue(update)
-        for member in pick(32, from: activeNames()) {
+        for member in pick(32) {
             send(.gossip, to: member, preferring: name)
         }
         probe = nil
@@ -146,6 +154,7 @@ struct SWIMInstance {
         guard !hasLeft else { return [] }
         counters.received += 1
         members[packet.sender]?.phi.heard(at: now)
+        if members[packet.sender] == nil { introduce(packet.sender, at: source, now: now) }
         for update in packet.updates { apply(update, now: now) }
         switch packet.message {
         case .ping(let sequence, let target):
@@ -184,8 +193,12 @@ struct SWIMInstance {
             nextGossipAt = now.advanced(by: settings.gossipInterval)
         }
         if now >= nextSyncAt {
-            if let peer = pick(1, from: activeNames()).first { sendState(to: peer, replyWanted: true, join: false) }
+            if let peer = pick(1).first { sendState(to: peer, replyWanted: true, join: false) }
             nextSyncAt = now.advanced(by: settings.syncInterval)
+        }
+        if now >= nextReconnectAt {
+            reconnect()
+            nextReconnectAt = now.advanced(by: settings.reconnectInterval)
         }
         if let nextJoinAt, now >= nextJoinAt { attemptJoin(now: now) }
         if now >= nextHousekeepingAt {
@@ -200,7 +213,7 @@ struct SWIMInstance {
     /// When ``tick(now:)`` next has something to do; nil once the member has left.
     var nextDeadline: MonotonicInstant? {
         guard !hasLeft else { return nil }
-        var deadline = min(nextGossipAt, nextSyncAt, nextHousekeepingAt)
+        var deadline = min(nextGossipAt, nextSyncAt, nextReconnectAt, nextHousekeepingAt)
         if let probe {
             deadline = min(deadline, probe.indirect ? probe.periodEnd : probe.directDeadline)
         } else {
@@ -253,22 +266,42 @@ struct SWIMInstance {
         localHealth = min(max(localHealth + delta, 0), settings.maxLocalHealth)
     }
 
-    /// Names of alive and suspect members.
-    func activeNames() -> [String] {
-        members.compactMap { $0.value.state.status.isActive ? $0.key : nil }
+    /// Records that `member` takes part in the protocol (again).
+    mutating func markActive(_ member: String) {
+        let index = insertionIndex(of: member)
+        if index == activeNames.count || activeNames[index] != member { activeNames.insert(member, at: index) }
     }
 
-    /// Up to `count` distinct addresses of `names`, chosen at random.
-    mutating func pick(_ count: Int, from names: [String], excluding excluded: String? = nil) -> [SocketAddress] {
-        var pool = names.filter { $0 != excluded }
-        var chosen: [SocketAddress] = []
-        while chosen.count < count, !pool.isEmpty {
-            let index = Int(random.next() % UInt64(pool.count))
-            if let record = members[pool[index]] { chosen.append(record.state.address) }
-            pool.swapAt(index, pool.count - 1)
-            pool.removeLast()
+    /// Records that `member` no longer takes part (failed or left).
+    mutating func markInactive(_ member: String) {
+        let index = insertionIndex(of: member)
+        if index < activeNames.count, activeNames[index] == member { activeNames.remove(at: index) }
+    }
+
+    private func insertionIndex(of member: String) -> Int {
+        var low = 0
+        var high = activeNames.count
+        while low < high {
+            let middle = (low + high) / 2
+            if activeNames[middle] < member { low = middle + 1 } else { high = middle }
         }
-        return chosen
+        return low
+    }
+
+    /// Up to `count` distinct active members' addresses, chosen at random, never `excluded`.
+    mutating func pick(_ count: Int, excluding excluded: String? = nil) -> [SocketAddress] {
+        let eligible = activeNames.count - (excluded.map { activeNames.contains($0) ? 1 : 0 } ?? 0)
+        let wanted = min(count, eligible)
+        var chosen: Set<Int> = []
+        var addresses: [SocketAddress] = []
+        while addresses.count < wanted {
+            let index = Int(random.next() % UInt64(activeNames.count))
+            guard activeNames[index] != excluded, chosen.insert(index).inserted,
+                let record = members[activeNames[index]]
+            else { continue }
+            addresses.append(record.state.address)
+        }
+        return addresses
     }
 }
 

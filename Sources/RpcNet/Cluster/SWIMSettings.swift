@@ -42,6 +42,10 @@ public struct SWIMSettings: Sendable, Equatable {
     /// Full-state exchange with one random member, so lost updates are eventually repaired
     /// (anti-entropy; memberlist's push/pull). 30 s, memberlist's LAN profile.
     public var syncInterval: Duration = .seconds(30)
+    /// How often a full-state exchange is offered to one member believed failed, so the two
+    /// sides of a healed partition find each other again (Serf's reconnect, every 30 s there).
+    /// 10 s; nothing is sent while no member is failed.
+    public var reconnectInterval: Duration = .seconds(10)
     /// How long failed and left members are remembered, so stale gossip cannot resurrect them
     /// (memberlist keeps them for its GossipToTheDeadTime; Serf for 24 h). 1 h.
     public var tombstoneLifetime: Duration = .seconds(3600)

@@ -11,7 +11,7 @@ public final class SimulatedDatagramEndpoint: DatagramTransport {
 
     private let network: SimulatedNetwork
     private let incoming: AsyncQueue<Datagram>
-    private let handler = Mutex<(@Sendable (Datagram) -> Void)?>(nil)
+    private let handler = DatagramHandlerSlot()
     private let closed = Atomic<Bool>(false)
 
     init(network: SimulatedNetwork, address: SocketAddress, receiveQueueCapacity: Int, maxDatagramSize: Int) {
@@ -22,7 +22,7 @@ public final class SimulatedDatagramEndpoint: DatagramTransport {
     }
 
     public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
-        self.handler.withLock { $0 = handler }
+        self.handler.set(handler)
     }
 
     public func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError) {
@@ -45,7 +45,7 @@ public final class SimulatedDatagramEndpoint: DatagramTransport {
 
     /// Takes a datagram from the network; false when the queue is full.
     func accept(_ datagram: Datagram) -> Bool {
-        if let handler = handler.withLock({ $0 }) {
+        if let handler = handler.current {
             handler(datagram)
             return true
         }

@@ -13,7 +13,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
     private let reactor: Reactor
     private let logger: Logger
     private let incoming: AsyncQueue<Datagram>
-    private let handler = Mutex<(@Sendable (Datagram) -> Void)?>(nil)
+    private let handler = DatagramHandlerSlot()
     private let outgoing = Locked<[(payload: [UInt8], destination: SocketAddress)]>([])
     private let stats = Mutex(DatagramStatistics())
     private let closed = Atomic<Bool>(false)
@@ -81,7 +81,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
     }
 
     public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
-        self.handler.withLock { $0 = handler }
+        self.handler.set(handler)
     }
 
     public func close() {
@@ -140,7 +140,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
         var received = 0
         var dropped = 0
         var oversized = 0
-        let handler = handler.withLock { $0 }
+        let handler = handler.current
         do {
             // Bounded so a flood on this socket cannot starve the rest of the loop; libev is
             // level-triggered and calls again while datagrams remain.

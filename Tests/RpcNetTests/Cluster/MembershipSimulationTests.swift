@@ -68,3 +68,146 @@ struct MembershipSimulationTests {
         #expect(seen.map { $0 <= .milliseconds(300) } ?? false, "seen after \(String(describing: seen))")
     }
 }
+
+@Suite("Membership scenarios")
+struct MembershipScenarioTests {
+    /// Starts `count` members, all joining through the first, and runs until they converge.
+    private func converged(_ cluster: SimulatedCluster, count: Int, limit: Duration = .seconds(30)) throws {
+        try cluster.add("m0", index: 0)
+        for index in 1..<count { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)]) }
+        let everyone = Set((0..<count).map { "m\($0)" })
+        #expect(cluster.run(until: { cluster.everyoneSees(alive: everyone) }, limit: limit) != nil)
+    }
+
+    @Test("tag changes reach every member, as an event and in the member list")
+    func tagsPropagate() throws {
+        let cluster = SimulatedCluster(seed: 4)
+        defer { cluster.shutdown() }
+        try converged(cluster, count: 5)
+        try cluster.members["m1"]?.setTags(["role": "worker", "label": "gpu-a"])
+        let spread = cluster.run(
+            until: {
+                cluster.members.values.allSatisfy { $0.members(tags: ["role": "worker"]).map(\.name) == ["m1"] }
+            }, limit: .seconds(5))
+        #expect(spread.map { $0 <= .seconds(1) } ?? false, "spread after \(String(describing: spread))")
+        for name in ["m0", "m2", "m3", "m4"] {
+            #expect(
+                cluster.events[name, default: []].contains {
+                    if case .nodeTagsUpdated(let member, let previous) = $0 {
+                        member.name == "m1" && member.tags["label"] == "gpu-a" && previous.isEmpty
+                    } else {
+                        false
+                    }
+                })
+        }
+        try cluster.members["m1"]?.removeTag("label")
+        cluster.run(for: .seconds(2))
+        #expect(cluster.members["m3"]?.members(tags: ["label": "gpu-a"]).isEmpty == true)
+    }
+
+    @Test("a member with the wrong cluster key can neither join nor change anything")
+    func wrongKey() throws {
+        let key = ClusterKey.random()
+        let cluster = SimulatedCluster(seed: 5)
+        defer { cluster.shutdown() }
+        try cluster.add("m0", index: 0, keys: [key])
+        for index in 1..<4 { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)], keys: [key]) }
+        cluster.run(for: .seconds(3))
+        #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2", "m3"]))
+        // An intruder with another key, and one with no key at all, claiming an existing name.
+        try cluster.add("intruder", index: 10, seeds: [SimulatedCluster.address(0)], keys: [ClusterKey.random()])
+        try cluster.add("m1", index: 11, seeds: [SimulatedCluster.address(0)])
+        cluster.run(for: .seconds(20))
+        for name in ["m0", "m2", "m3"] {
+            let view = try #require(cluster.members[name]).members
+            #expect(Set(view.map(\.name)) == ["m0", "m1", "m2", "m3"])
+            #expect(view.first { $0.name == "m1" }?.address == SimulatedCluster.address(1))
+        }
+        let dropped = try #require(cluster.members["m0"]).statistics.dropped["unauthenticated"] ?? 0
+        #expect(dropped > 0)
+    }
+
+    @Test("a key rotation without restart: add the new key, switch to it, retire the old one")
+    func keyRotation() throws {
+        let old = ClusterKey.random()
+        let new = ClusterKey.random()
+        let cluster = SimulatedCluster(seed: 6)
+        defer { cluster.shutdown() }
+        // Members with [old, new] seal with old and open both; a member already on [new, old]
+        // seals with new: all of them keep talking.
+        try cluster.add("m0", index: 0, keys: [old, new])
+        try cluster.add("m1", index: 1, seeds: [SimulatedCluster.address(0)], keys: [new, old])
+        try cluster.add("m2", index: 2, seeds: [SimulatedCluster.address(0)], keys: [old, new])
+        #expect(cluster.run(until: { cluster.everyoneSees(alive: ["m0", "m1", "m2"]) }, limit: .seconds(5)) != nil)
+        cluster.run(for: .seconds(10))
+        #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2"]))
+    }
+
+    @Test("a 60/40 partition is detected on both sides and heals into one membership")
+    func partition() throws {
+        let cluster = SimulatedCluster(seed: 7)
+        defer { cluster.shutdown() }
+        try converged(cluster, count: 10)
+        let majority = (0..<6).map(SimulatedCluster.host)
+        let minority = (6..<10).map(SimulatedCluster.host)
+        cluster.network.partition(majority, minority)
+        cluster.run(for: .seconds(40))
+        for index in 0..<10 {
+            let status = try #require(cluster.members["m\(index)"]?.partition, "m\(index) saw no partition")
+            #expect(status.isMinority == (index >= 6))
+        }
+        cluster.network.heal()
+        let healed = cluster.run(
+            until: { cluster.everyoneSees(alive: Set((0..<10).map { "m\($0)" })) }, limit: .seconds(120))
+        #expect(healed != nil, "the two sides did not merge")
+        cluster.run(for: .seconds(2))
+        for index in 0..<10 {
+            #expect(cluster.members["m\(index)"]?.partition == nil)
+            #expect(cluster.events["m\(index)", default: []].contains { if case .partitionHealed = $0 { true } else { false } })
+        }
+    }
+
+    @Test("a frozen, overloaded member does not get healthy members declared failed")
+    func frozenMember() throws {
+        let cluster = SimulatedCluster(seed: 8)
+        defer { cluster.shutdown() }
+        try converged(cluster, count: 8)
+        // m7 stops processing for 20 s (a GC pause, a stuck host), then catches up with a burst.
+        cluster.network.freeze(SimulatedCluster.host(7))
+        cluster.run(for: .seconds(20))
+        #expect(cluster.everyoneSees("m7", as: .failed))
+        cluster.network.unfreeze(SimulatedCluster.host(7))
+        cluster.run(for: .seconds(30))
+        // Others saw m7 fail (correctly: it was silent) and come back; nobody else failed, in
+        // anyone's eyes, at any time.
+        for (observer, events) in cluster.events {
+            for event in events {
+                if case .nodeFailed(let member) = event {
+                    #expect(member.name == "m7", "\(observer) declared \(member.name) failed")
+                }
+            }
+        }
+        #expect(cluster.everyoneSees(alive: Set((0..<8).map { "m\($0)" })))
+    }
+}
+
+@Suite("Membership at scale")
+struct MembershipScaleTests {
+    @Test("100 members with 10 % packet loss for one virtual hour: no false failure")
+    func lossWithoutFalseFailures() throws {
+        let cluster = SimulatedCluster(
+            seed: 100, conditions: LinkConditions(latency: .microseconds(300), jitter: .microseconds(200), lossRate: 0.1))
+        defer { cluster.shutdown() }
+        try cluster.add("m0", index: 0)
+        for index in 1..<100 { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)]) }
+        let everyone = Set((0..<100).map { "m\($0)" })
+        #expect(cluster.run(until: { cluster.everyoneSees(alive: everyone) }, step: .seconds(1), limit: .seconds(60)) != nil)
+        for _ in 0..<60 { cluster.run(for: .seconds(60)) }
+        var falseFailures: [String] = []
+        for (observer, events) in cluster.events {
+            for case .nodeFailed(let member) in events { falseFailures.append("\(observer) failed \(member.name)") }
+        }
+        #expect(falseFailures.isEmpty, "\(falseFailures.prefix(10))")
+        #expect(cluster.everyoneSees(alive: everyone))
+    }
+}

@@ -18,7 +18,7 @@ final class SimulatedCluster {
 
     init(seed: UInt64, conditions: LinkConditions = LinkConditions(latency: .microseconds(200))) {
         self.seed = seed
-        network = SimulatedNetwork(clock: clock, seed: seed, defaultConditions: conditions)
+        network = SimulatedNetwork(clock: clock, seed: seed, defaultConditions: conditions, recordsTrace: false)
     }
 
     /// The host of member number `index`: 10.x.y.z.
