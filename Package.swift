@@ -76,7 +76,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RpcNetTests",
-            dependencies: ["RpcNet"],
+            dependencies: ["RpcNet", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -176,6 +176,13 @@ public final class ClusterMembership: Sendable {
         return state.withLock { $0.instance.memberList(now: now) }
     }
 
+    /// What this member knows of the member called `name` (itself included), tombstones
+    /// included; nil if it never heard of it. Cheaper than searching ``members``.
+    public func member(named name: String) -> ClusterMember? {
+        let now = clock.now
+        return state.withLock { $0.instance.member(named: name, now: now) }
+    }
+
     /// Members with `status` (any when nil) whose tags include every pair of `tags`.
     public func members(status: MemberStatus? = .alive, tags: [String: String] = [:]) -> [ClusterMember] {
         members.filter { (status == nil || $0.status == status) && $0.matches(tags) }

@@ -24,10 +24,19 @@ struct Dissemination {
     private var nextSequence: UInt64 = 0
     /// The smallest update's size, so a nearly full datagram stops looking.
     private static let smallestUpdate = 4
+    /// Updates too large for what is left of a datagram that one selection passes over before
+    /// it stops: without a cap a nearly full datagram would walk every queued update (a
+    /// thousand at once while a large cluster forms), making each selection linear.
+    private static let maxPassedOver = 8
 
     /// Updates waiting.
     var count: Int { current.count }
     var isEmpty: Bool { current.isEmpty }
+
+    /// Whether an update about `name` is waiting.
+    func contains(_ name: String) -> Bool {
+        current[name] != nil
+    }
 
     /// Queues `update`, replacing any older one about the same member.
     mutating func enqueue(_ update: MemberUpdate) {
@@ -53,13 +62,22 @@ struct Dissemination {
             sent.append((preferred, entry))
             pickedFirst = preferred
         }
+        var skipped: [(name: String, sequence: UInt64)] = []
+        var passedOver = 0
         for transmissions in queues.indices where remaining >= Self.smallestUpdate {
             for priority in 0..<2 where remaining >= Self.smallestUpdate {
-                var skipped: [(name: String, sequence: UInt64)] = []
-                while remaining >= Self.smallestUpdate, let item = queues[transmissions][priority].popLast() {
+                skipped.removeAll(keepingCapacity: true)
+                while remaining >= Self.smallestUpdate, passedOver < Self.maxPassedOver,
+                    let item = queues[transmissions][priority].popLast()
+                {
                     guard let entry = current[item.name], entry.sequence == item.sequence else { continue }
-                    guard entry.size <= remaining, item.name != pickedFirst else {
+                    guard item.name != pickedFirst else {
                         skipped.append(item)
+                        continue
+                    }
+                    guard entry.size <= remaining else {
+                        skipped.append(item)
+                        passedOver += 1
                         continue
                     }
                     picked.append(entry.update)

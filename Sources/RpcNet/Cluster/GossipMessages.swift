@@ -18,6 +18,14 @@ enum MemberUpdate: Equatable, Sendable {
         case .alive(let name, _, _, _), .suspect(let name, _, _), .failed(let name, _, _), .left(let name, _): name
         }
     }
+
+    /// Whether the update says the member is in trouble (suspected or failed).
+    var isAccusation: Bool {
+        switch self {
+        case .suspect, .failed: true
+        case .alive, .left: false
+        }
+    }
 }
 
 /// One member's full state, as a sync (push/pull) exchange carries it.

@@ -11,8 +11,14 @@ extension SWIMInstance {
             directDeadline: now.advanced(by: scaled(settings.probeTimeout)),
             periodEnd: now.advanced(by: scaled(settings.probeInterval)))
         counters.probes += 1
-        // Buddy system (Lifeguard §4.5): a suspect hears of its suspicion from its prober.
-        send(.ping(sequence: nextSequence, target: target), to: record.state.address, preferring: target)
+        // Buddy system (Lifeguard §4.5): a suspect hears of its suspicion from every prober,
+        // even one whose copy of the news has used up its retransmissions, and refutes in its ack.
+        let buddy: MemberUpdate? =
+            record.state.status == .suspect
+            ? .suspect(name: target, incarnation: record.state.incarnation, from: record.suspecters.min() ?? name) : nil
+        send(
+            .ping(sequence: nextSequence, target: target), to: record.state.address, preferring: target,
+            attaching: buddy)
     }
 
     private mutating func nextProbeTarget() -> String? {
@@ -63,6 +69,12 @@ extension SWIMInstance {
         adjustLocalHealth(by: current.expectedNacks > 0 ? current.expectedNacks - current.nacks : 1)
         guard let record = members[current.target], record.state.status.isActive else { return }
         apply(.suspect(name: current.target, incarnation: record.state.incarnation, from: name), now: now)
+        // A new suspicion of ours is probed once more next period: the ping tells the suspect
+        // (buddy system) and a live member's ack carries its refutation, so the accuser itself
+        // hears it first.
+        if record.state.status == .alive, !urgentProbes.contains(current.target) {
+            urgentProbes.append(current.target)
+        }
     }
 
     /// An ack for our probe, or for one we relay.

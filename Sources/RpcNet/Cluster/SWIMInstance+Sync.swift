@@ -80,8 +80,11 @@ extension SWIMInstance {
     /// Reports a partition when this member has reached only a minority of the last known
     /// membership, or has lost at least a third of it, for the grace period; and its end.
     mutating func checkPartition(now: MonotonicInstant) {
-        let known = members.values.filter { $0.state.status != .left }.count + 1
-        let reachable = members.values.filter { $0.state.status == .alive }.count + 1
+        // Counted from the indexes the state machine keeps, not by walking every record: this
+        // runs four times a second on every member.
+        let failed = tombstones.keys.reduce(0) { $0 + (members[$1]?.state.status == .failed ? 1 : 0) }
+        let known = activeNames.count + failed + 1
+        let reachable = activeNames.count - suspicions.count + 1
         let lost = known - reachable
         let cutOff = known >= 3 && (reachable * 2 <= known || lost * 3 >= known)
         if !cutOff {

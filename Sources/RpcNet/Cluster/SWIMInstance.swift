@@ -1,3 +1,4 @@
+import Foundation
 import Transports
 
 /// What the state machine asks its shell to do.
@@ -108,6 +109,11 @@ struct SWIMInstance {
         [selfMember] + members.values.sorted { $0.state.name < $1.state.name }.map { $0.view(now: now) }
     }
 
+    /// What this member knows of `member` (itself included), nil if it never heard of it.
+    func member(named member: String, now: MonotonicInstant) -> ClusterMember? {
+        member == name ? selfMember : members[member]?.view(now: now)
+    }
+
     // MARK: Commands
 
     /// Starts joining through `seeds`: a full-state exchange with each, retried with backoff
@@ -156,11 +162,18 @@ struct SWIMInstance {
         members[packet.sender]?.phi.heard(at: now)
         if members[packet.sender] == nil { introduce(packet.sender, at: source, now: now) }
         for update in packet.updates { apply(update, now: now) }
+        // A sender still spreading an accusation about us, even one we already refuted, gets
+        // our refutation straight back: fixed retransmission counts let an epidemic miss a
+        // member now and then, and the one that missed it may be the accuser.
+        let accused = packet.updates.contains { $0.name == name && $0.isAccusation }
+        if accused, !dissemination.contains(name) { announceSelf() }
         switch packet.message {
         case .ping(let sequence, let target):
             guard target == name else { break }
-            // Buddy system (Lifeguard §4.5): a prober that suspects us piggybacks it first.
+            // Buddy system (Lifeguard §4.5): a prober that suspects us piggybacks it first, and
+            // our ack carries the refutation.
             send(.ack(sequence: sequence), to: source, preferring: name)
+            return takeOutput()
         case .pingRequest(let sequence, let target, let targetAddress):
             relayProbe(originSequence: sequence, target: target, targetAddress: targetAddress, origin: source, now: now)
         case .ack(let sequence):
@@ -174,6 +187,7 @@ struct SWIMInstance {
         case .gossip:
             break
         }
+        if accused { send(.gossip, to: source, preferring: name) }
         return takeOutput()
     }
 
@@ -194,7 +208,7 @@ struct SWIMInstance {
         }
         if now >= nextSyncAt {
             if let peer = pick(1).first { sendState(to: peer, replyWanted: true, join: false) }
-            nextSyncAt = now.advanced(by: settings.syncInterval)
+            nextSyncAt = now.advanced(by: syncInterval)
         }
         if now >= nextReconnectAt {
             reconnect()
@@ -232,12 +246,22 @@ struct SWIMInstance {
         return output
     }
 
-    /// Queues `message` for `destination` with as many pending updates as fit.
-    mutating func send(_ message: GossipMessage, to destination: SocketAddress, preferring preferred: String? = nil) {
+    /// Queues `message` for `destination` with as many pending updates as fit, those about
+    /// `preferred` first. `attaching` rides along when no pending update is about its member,
+    /// whatever the retransmission counts say.
+    mutating func send(
+        _ message: GossipMessage, to destination: SocketAddress, preferring preferred: String? = nil,
+        attaching extra: MemberUpdate? = nil
+    ) {
         let header = GossipPacket(sender: name, boot: VarInt.max, sentAt: VarInt.max, message: message, updates: [])
-        let budget = bodyBudget - GossipCodec.encode(header).count - 2
+        var budget = bodyBudget - GossipCodec.encode(header).count - 2
         let limit = settings.retransmitMultiplier * Self.ceilLog10(activeCount + 2)
-        let updates = dissemination.take(budget: max(budget, 0), limit: limit, preferred: preferred)
+        var updates: [MemberUpdate] = []
+        if let extra, !dissemination.contains(extra.name) {
+            updates.append(extra)
+            budget -= GossipCodec.encodedSize(of: extra)
+        }
+        updates += dissemination.take(budget: max(budget, 0), limit: limit, preferred: preferred)
         counters.sent += 1
         output.append(.send(message, updates: updates, to: destination))
     }
@@ -255,6 +279,16 @@ struct SWIMInstance {
             value /= 10
         }
         return max(digits, 1)
+    }
+
+    /// The anti-entropy interval for the current cluster size. A full state grows with the
+    /// cluster, so beyond 32 members the interval grows by one step per doubling (memberlist's
+    /// pushPullScale), which keeps the datagrams it costs each member per period small: 30 s up
+    /// to 32 members, 180 s at 1,000.
+    var syncInterval: Duration {
+        let members = activeCount + 1
+        guard members > 32 else { return settings.syncInterval }
+        return settings.syncInterval * Int((log2(Double(members)) - 5).rounded(.up) + 1)
     }
 
     /// `duration` stretched by the local health multiplier (Lifeguard §4.3).

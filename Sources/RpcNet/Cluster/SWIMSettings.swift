@@ -40,7 +40,8 @@ public struct SWIMSettings: Sendable, Equatable {
     /// profile; nothing is sent while there is nothing new.
     public var gossipInterval: Duration = .milliseconds(200)
     /// Full-state exchange with one random member, so lost updates are eventually repaired
-    /// (anti-entropy; memberlist's push/pull). 30 s, memberlist's LAN profile.
+    /// (anti-entropy; memberlist's push/pull). 30 s, memberlist's LAN profile; beyond 32
+    /// members it grows by one step per doubling of the cluster, as memberlist's does.
     public var syncInterval: Duration = .seconds(30)
     /// How often a full-state exchange is offered to one member believed failed, so the two
     /// sides of a healed partition find each other again (Serf's reconnect, every 30 s there).

@@ -1,3 +1,4 @@
+import Logging
 import Testing
 
 @testable import RpcNet
@@ -23,12 +24,17 @@ final class SimulatedCluster {
 
     /// The host of member number `index`: 10.x.y.z.
     static func host(_ index: Int) -> SocketAddress.Host {
-        try! SocketAddress(ip: "10.\(index / 65536 % 256).\(index / 256 % 256).\(index % 256 + 1)", port: 0).host
+        let n = index + 1
+        return try! SocketAddress(ip: "10.\(n >> 16 & 255).\(n >> 8 & 255).\(n & 255)", port: 0).host
     }
 
     static func address(_ index: Int) -> SocketAddress {
         SocketAddress(host: host(index), port: 7946)
     }
+
+    /// Simulations observe members through their events; a thousand members logging every join
+    /// would only flood the test output.
+    static let quiet = Logger(label: "rpcnet.cluster.simulation") { _ in SwiftLogNoOpLogHandler() }
 
     /// Adds member `name` on host `index` and starts it, joining through `seeds`.
     @discardableResult
@@ -41,7 +47,8 @@ final class SimulatedCluster {
         configuration.settings = settings
         configuration.keys = keys
         configuration.randomSeed = seed &+ UInt64(index) &* 7919
-        let membership = try ClusterMembership(configuration: configuration, transport: endpoint, clock: clock)
+        let membership = try ClusterMembership(
+            configuration: configuration, transport: endpoint, clock: clock, logger: Self.quiet)
         members[name] = membership
         endpoints[name] = endpoint
         eventStreams[name] = membership.events
@@ -83,7 +90,7 @@ final class SimulatedCluster {
 
     /// What `observer` believes about `member`.
     func status(of member: String, seenBy observer: String) -> MemberStatus? {
-        members[observer]?.members.first { $0.name == member }?.status
+        members[observer]?.member(named: member)?.status
     }
 
     /// Whether every running member sees exactly `expected` alive (itself included).
