@@ -21,17 +21,23 @@ struct RpcNetBench: AsyncParsableCommand {
     var certs = "certs"
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster."
     )
-    var sections = "transport,rpc,bulk"
+    var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
     var verbose = false
     @Option(help: .hidden) var udpEchoPort: Int?
     @Flag(help: .hidden) var udpEchoSpin = false
+    @Option(help: .hidden) var clusterMember: String?
+    @Option(help: .hidden) var clusterSeedPort: Int?
 
     func run() async throws {
         if let udpEchoPort {
             try udpEchoProcess(port: UInt16(udpEchoPort), spin: udpEchoSpin)
+            return
+        }
+        if let clusterMember {
+            try await MemberProcess.runMember(name: clusterMember, seedPort: clusterSeedPort.map { UInt16($0) })
             return
         }
         if verbose {
@@ -54,6 +60,10 @@ struct RpcNetBench: AsyncParsableCommand {
             say("")
         }
         if chosen.contains("bulk") { try await bulkSection() }
+        if chosen.contains("cluster") {
+            say("")
+            try await ClusterBenchmarks(executable: CommandLine.arguments[0]).run()
+        }
     }
 
     /// Raw UDP floors and QUIC stream round trips, measured side by side.

@@ -318,6 +318,7 @@ public final class ClusterMembership: Sendable {
                 }
             }
             state.statistics.sent += outgoing.count
+            state.statistics.sentBytes += outgoing.reduce(0) { $0 + $1.payload.count }
             if !state.instance.isJoining {
                 joined = state.joinWaiters
                 state.joinWaiters.removeAll()
@@ -377,6 +378,8 @@ public final class ClusterMembership: Sendable {
 public struct MembershipStatistics: Sendable, Equatable {
     /// Gossip datagrams sent.
     public var sent = 0
+    /// Their bytes, sealing included (UDP and IP headers not).
+    public var sentBytes = 0
     /// Gossip datagrams accepted.
     public var received = 0
     /// Datagrams dropped, by reason (`oversized`, `malformed`, `unauthenticated`, `replayed`,

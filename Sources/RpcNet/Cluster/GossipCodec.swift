@@ -24,6 +24,9 @@ enum GossipCodec {
     static let maxNameLength = 128
     /// Most tags one member carries.
     static let maxTagCount = 64
+    /// Largest incarnation a datagram may carry: 2^32 below the varint ceiling, so a member can
+    /// always refute, change tags and leave by raising its own.
+    static let maxIncarnation = VarInt.max - (1 << 32)
 
     // MARK: Encoding
 
@@ -182,7 +185,7 @@ enum GossipCodec {
                 }
                 members.append(
                     MemberState(
-                        name: name, address: address, status: status, incarnation: try reader.varint("incarnation"),
+                        name: name, address: address, status: status, incarnation: try reader.incarnation(),
                         tags: try reader.tags(maxBytes: maxTagBytes)))
             }
             return .sync(members: members, replyWanted: flags & 1 != 0, join: flags & 2 != 0)
@@ -198,16 +201,16 @@ enum GossipCodec {
         case 1:
             return .alive(
                 name: try reader.name("name"), address: try reader.address(),
-                incarnation: try reader.varint("incarnation"), tags: try reader.tags(maxBytes: maxTagBytes))
+                incarnation: try reader.incarnation(), tags: try reader.tags(maxBytes: maxTagBytes))
         case 2:
             return .suspect(
-                name: try reader.name("name"), incarnation: try reader.varint("incarnation"),
+                name: try reader.name("name"), incarnation: try reader.incarnation(),
                 from: try reader.name("from"))
         case 3:
             return .failed(
-                name: try reader.name("name"), incarnation: try reader.varint("incarnation"),
+                name: try reader.name("name"), incarnation: try reader.incarnation(),
                 from: try reader.name("from"))
-        case 4: return .left(name: try reader.name("name"), incarnation: try reader.varint("incarnation"))
+        case 4: return .left(name: try reader.name("name"), incarnation: try reader.incarnation())
         case let type: throw .malformed("unknown update type \(type)")
         }
     }
@@ -241,6 +244,15 @@ private struct GossipReader {
         guard let decoded else { throw .malformed("\(field) is cut short") }
         index += decoded.length
         return decoded.value
+    }
+
+    /// An incarnation, refused above ``GossipCodec/maxIncarnation``: a member refutes with one
+    /// more than it was accused at, and an accusation at the varint ceiling would otherwise make
+    /// that increment unencodable (a remote crash).
+    mutating func incarnation() throws(GossipCodecError) -> UInt64 {
+        let value = try varint("incarnation")
+        guard value <= GossipCodec.maxIncarnation else { throw .malformed("incarnation \(value) is above the limit") }
+        return value
     }
 
     /// A count of elements that each take at least `minimumSize` bytes: refused before

@@ -23,8 +23,11 @@ extension SWIMInstance {
     var isJoining: Bool { nextJoinAt != nil }
 
     /// Sends this member's view (itself, active members and tombstones) to `destination`, in as
-    /// many datagrams as it takes (anti-entropy, memberlist's push/pull).
+    /// many datagrams as it takes (anti-entropy, memberlist's push/pull). Only the first
+    /// datagram asks for a reply: one exchange costs the two full states, not one full state
+    /// per datagram received.
     mutating func sendState(to destination: SocketAddress, replyWanted: Bool, join: Bool) {
+        var replyWanted = replyWanted
         var states = [
             MemberState(name: name, address: address, status: .alive, incarnation: incarnation, tags: tags)
         ]
@@ -39,6 +42,7 @@ extension SWIMInstance {
             let size = GossipCodec.encodedSize(of: state)
             if used + size > budget, !chunk.isEmpty {
                 send(.sync(members: chunk, replyWanted: replyWanted, join: join), to: destination)
+                replyWanted = false
                 chunk = []
                 used = 0
             }

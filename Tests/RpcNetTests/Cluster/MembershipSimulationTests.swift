@@ -7,10 +7,10 @@ import Testing
 struct MembershipSimulationTests {
     @Test("five members converge: each sees the other four alive")
     func fiveConverge() throws {
-        let cluster = SimulatedCluster(seed: 1)
+        let cluster = ClusterSimulation(seed: 1)
         defer { cluster.shutdown() }
         try cluster.add("m0", index: 0)
-        for index in 1..<5 { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)]) }
+        for index in 1..<5 { try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(0)]) }
         let everyone: Set = ["m0", "m1", "m2", "m3", "m4"]
         let took = cluster.run(until: { cluster.everyoneSees(alive: everyone) }, limit: .seconds(10))
         #expect(took != nil)
@@ -30,10 +30,10 @@ struct MembershipSimulationTests {
 
     @Test("a killed member is marked failed by all; restarted, it rejoins and is recovered")
     func killAndRestart() throws {
-        let cluster = SimulatedCluster(seed: 2)
+        let cluster = ClusterSimulation(seed: 2)
         defer { cluster.shutdown() }
         try cluster.add("m0", index: 0)
-        for index in 1..<5 { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)]) }
+        for index in 1..<5 { try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(0)]) }
         cluster.run(for: .seconds(5))
         cluster.kill("m3")
         let detected = cluster.run(until: { cluster.everyoneSees("m3", as: .failed) }, limit: .seconds(30))
@@ -41,7 +41,7 @@ struct MembershipSimulationTests {
         #expect(detected.map { $0 <= .seconds(4) } ?? false, "detected after \(String(describing: detected))")
         #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2", "m4"]))
 
-        try cluster.add("m3", index: 3, seeds: [SimulatedCluster.address(1)])
+        try cluster.add("m3", index: 3, seeds: [ClusterSimulation.address(1)])
         let rejoined = cluster.run(until: { cluster.everyoneSees("m3", as: .alive) }, limit: .seconds(10))
         #expect(rejoined != nil)
         for name in ["m0", "m1", "m2", "m4"] {
@@ -53,10 +53,10 @@ struct MembershipSimulationTests {
 
     @Test("a graceful leave is seen by everyone within a gossip round or two")
     func gracefulLeave() async throws {
-        let cluster = SimulatedCluster(seed: 3)
+        let cluster = ClusterSimulation(seed: 3)
         defer { cluster.shutdown() }
         try cluster.add("m0", index: 0)
-        for index in 1..<5 { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)]) }
+        for index in 1..<5 { try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(0)]) }
         cluster.run(for: .seconds(5))
         let leaving = try #require(cluster.members["m2"])
         let leave = Task { await leaving.leave() }
@@ -73,16 +73,16 @@ struct MembershipSimulationTests {
 @Suite("Membership scenarios")
 struct MembershipScenarioTests {
     /// Starts `count` members, all joining through the first, and runs until they converge.
-    private func converged(_ cluster: SimulatedCluster, count: Int, limit: Duration = .seconds(30)) throws {
+    private func converged(_ cluster: ClusterSimulation, count: Int, limit: Duration = .seconds(30)) throws {
         try cluster.add("m0", index: 0)
-        for index in 1..<count { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)]) }
+        for index in 1..<count { try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(0)]) }
         let everyone = Set((0..<count).map { "m\($0)" })
         #expect(cluster.run(until: { cluster.everyoneSees(alive: everyone) }, limit: limit) != nil)
     }
 
     @Test("tag changes reach every member, as an event and in the member list")
     func tagsPropagate() throws {
-        let cluster = SimulatedCluster(seed: 4)
+        let cluster = ClusterSimulation(seed: 4)
         defer { cluster.shutdown() }
         try converged(cluster, count: 5)
         try cluster.members["m1"]?.setTags(["role": "worker", "label": "gpu-a"])
@@ -109,38 +109,58 @@ struct MembershipScenarioTests {
     @Test("a member with the wrong cluster key can neither join nor change anything")
     func wrongKey() throws {
         let key = ClusterKey.random()
-        let cluster = SimulatedCluster(seed: 5)
+        let cluster = ClusterSimulation(seed: 5)
         defer { cluster.shutdown() }
         try cluster.add("m0", index: 0, keys: [key])
         for index in 1..<4 {
-            try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)], keys: [key])
+            try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(0)], keys: [key])
         }
         cluster.run(for: .seconds(3))
         #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2", "m3"]))
         // An intruder with another key, and one with no key at all, claiming an existing name.
-        try cluster.add("intruder", index: 10, seeds: [SimulatedCluster.address(0)], keys: [ClusterKey.random()])
-        try cluster.add("m1", index: 11, seeds: [SimulatedCluster.address(0)])
+        try cluster.add("intruder", index: 10, seeds: [ClusterSimulation.address(0)], keys: [ClusterKey.random()])
+        try cluster.add("m1", index: 11, seeds: [ClusterSimulation.address(0)])
         cluster.run(for: .seconds(20))
         for name in ["m0", "m2", "m3"] {
             let view = try #require(cluster.members[name]).members
             #expect(Set(view.map(\.name)) == ["m0", "m1", "m2", "m3"])
-            #expect(view.first { $0.name == "m1" }?.address == SimulatedCluster.address(1))
+            #expect(view.first { $0.name == "m1" }?.address == ClusterSimulation.address(1))
         }
         let dropped = try #require(cluster.members["m0"]).statistics.dropped["unauthenticated"] ?? 0
         #expect(dropped > 0)
+    }
+
+    @Test("an accusation at the largest incarnation is dropped as malformed, not refuted into a crash")
+    func incarnationCeiling() throws {
+        let cluster = ClusterSimulation(seed: 9)
+        defer { cluster.shutdown() }
+        try converged(cluster, count: 3)
+        let attacker = try cluster.network.datagramEndpoint(at: ClusterSimulation.address(50), maxDatagramSize: 1400)
+        defer { attacker.close() }
+        for incarnation in [VarInt.max, GossipCodec.maxIncarnation + 1] {
+            let packet = GossipPacket(
+                sender: "attacker", boot: 1, sentAt: 1, message: .gossip,
+                updates: [.suspect(name: "m1", incarnation: incarnation, from: "attacker")])
+            try attacker.send(GossipSealer(keys: []).seal(GossipCodec.encode(packet)), to: ClusterSimulation.address(1))
+        }
+        cluster.run(for: .seconds(5))
+        let victim = try #require(cluster.members["m1"])
+        #expect(victim.statistics.dropped["malformed"] == 2)
+        #expect(victim.statistics.refutations == 0)
+        #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2"]))
     }
 
     @Test("a key rotation without restart: add the new key, switch to it, retire the old one")
     func keyRotation() throws {
         let old = ClusterKey.random()
         let new = ClusterKey.random()
-        let cluster = SimulatedCluster(seed: 6)
+        let cluster = ClusterSimulation(seed: 6)
         defer { cluster.shutdown() }
         // Members with [old, new] seal with old and open both; a member already on [new, old]
         // seals with new: all of them keep talking.
         try cluster.add("m0", index: 0, keys: [old, new])
-        try cluster.add("m1", index: 1, seeds: [SimulatedCluster.address(0)], keys: [new, old])
-        try cluster.add("m2", index: 2, seeds: [SimulatedCluster.address(0)], keys: [old, new])
+        try cluster.add("m1", index: 1, seeds: [ClusterSimulation.address(0)], keys: [new, old])
+        try cluster.add("m2", index: 2, seeds: [ClusterSimulation.address(0)], keys: [old, new])
         #expect(cluster.run(until: { cluster.everyoneSees(alive: ["m0", "m1", "m2"]) }, limit: .seconds(5)) != nil)
         cluster.run(for: .seconds(10))
         #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2"]))
@@ -148,11 +168,11 @@ struct MembershipScenarioTests {
 
     @Test("a 60/40 partition is detected on both sides and heals into one membership")
     func partition() throws {
-        let cluster = SimulatedCluster(seed: 7)
+        let cluster = ClusterSimulation(seed: 7)
         defer { cluster.shutdown() }
         try converged(cluster, count: 10)
-        let majority = (0..<6).map(SimulatedCluster.host)
-        let minority = (6..<10).map(SimulatedCluster.host)
+        let majority = (0..<6).map(ClusterSimulation.host)
+        let minority = (6..<10).map(ClusterSimulation.host)
         cluster.network.partition(majority, minority)
         cluster.run(for: .seconds(40))
         for index in 0..<10 {
@@ -175,14 +195,14 @@ struct MembershipScenarioTests {
 
     @Test("a frozen, overloaded member does not get healthy members declared failed")
     func frozenMember() throws {
-        let cluster = SimulatedCluster(seed: 8)
+        let cluster = ClusterSimulation(seed: 8)
         defer { cluster.shutdown() }
         try converged(cluster, count: 8)
         // m7 stops processing for 20 s (a GC pause, a stuck host), then catches up with a burst.
-        cluster.network.freeze(SimulatedCluster.host(7))
+        cluster.network.freeze(ClusterSimulation.host(7))
         cluster.run(for: .seconds(20))
         #expect(cluster.everyoneSees("m7", as: .failed))
-        cluster.network.unfreeze(SimulatedCluster.host(7))
+        cluster.network.unfreeze(ClusterSimulation.host(7))
         cluster.run(for: .seconds(30))
         // Others saw m7 fail (correctly: it was silent) and come back; nobody else failed, in
         // anyone's eyes, at any time.
@@ -201,12 +221,12 @@ struct MembershipScenarioTests {
 struct MembershipScaleTests {
     @Test("100 members with 10 % packet loss for one virtual hour: no false failure")
     func lossWithoutFalseFailures() throws {
-        let cluster = SimulatedCluster(
+        let cluster = ClusterSimulation(
             seed: 100,
             conditions: LinkConditions(latency: .microseconds(300), jitter: .microseconds(200), lossRate: 0.1))
         defer { cluster.shutdown() }
         try cluster.add("m0", index: 0)
-        for index in 1..<100 { try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(0)]) }
+        for index in 1..<100 { try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(0)]) }
         let everyone = Set((0..<100).map { "m\($0)" })
         #expect(
             cluster.run(until: { cluster.everyoneSees(alive: everyone) }, step: .seconds(1), limit: .seconds(60)) != nil
@@ -223,12 +243,12 @@ struct MembershipScaleTests {
     @Test("1,000 members: a join reaches everyone within 3·log2(N) periods, traffic per member stays bounded")
     func thousandMembers() throws {
         let count = 1000
-        let cluster = SimulatedCluster(seed: 1000)
+        let cluster = ClusterSimulation(seed: 1000)
         defer { cluster.shutdown() }
         try cluster.add("m0", index: 0)
         // Each joins through an earlier member, as a cluster started by a deployment tool would.
         for index in 1..<count {
-            try cluster.add("m\(index)", index: index, seeds: [SimulatedCluster.address(index / 2)])
+            try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(index / 2)])
         }
         let everyone = Set((0..<count).map { "m\($0)" })
         let converged = cluster.run(
@@ -250,7 +270,7 @@ struct MembershipScaleTests {
         #expect(perPeriod.max()! <= 4, "busiest member sent \(perPeriod.max()!) datagrams per period")
 
         // One more member joins; count periods until every member sees it.
-        try cluster.add("newcomer", index: count, seeds: [SimulatedCluster.address(0)])
+        try cluster.add("newcomer", index: count, seeds: [ClusterSimulation.address(0)])
         let spread = cluster.run(
             until: { cluster.everyoneSees("newcomer", as: .alive) },
             step: .milliseconds(100), limit: .seconds(120))

@@ -1,44 +1,52 @@
-import Logging
-import Testing
+public import Logging
+public import Transports
 
-@testable import RpcNet
-
-/// A cluster of memberships on a simulated network and a virtual clock: everything (timers,
-/// deliveries, the state machines) runs synchronously inside `clock.advance`, so a scenario is
-/// reproducible from its seed and an hour of protocol time takes seconds.
-final class SimulatedCluster {
-    let clock = VirtualClock()
-    let network: SimulatedNetwork
-    private(set) var members: [String: ClusterMembership] = [:]
+/// A whole cluster of memberships on a ``SimulatedNetwork`` and a ``VirtualClock``: timers,
+/// deliveries and the state machines all run synchronously inside the clock's `advance`, so a
+/// scenario is reproducible from its seed and an hour of protocol time takes seconds. The
+/// membership tests and the benchmarks' simulated cluster figures run on it.
+///
+/// Not thread-safe: drive it from one task.
+public final class ClusterSimulation {
+    /// The clock every member runs on; only ``run(for:)`` and ``run(until:step:limit:)`` move it.
+    public let clock = VirtualClock()
+    /// The network the members talk over: set loss, partitions and freezes on it.
+    public let network: SimulatedNetwork
+    /// The running members, by name.
+    public private(set) var members: [String: ClusterMembership] = [:]
     private var endpoints: [String: SimulatedDatagramEndpoint] = [:]
     private var eventStreams: [String: ClusterEvents] = [:]
     /// Every event each member observed, in order.
-    private(set) var events: [String: [ClusterEvent]] = [:]
-    let seed: UInt64
-    var settings = SWIMSettings()
+    public private(set) var events: [String: [ClusterEvent]] = [:]
+    /// The seed of the network and of every member's random choices.
+    public let seed: UInt64
+    /// Settings given to members added from now on.
+    public var settings = SWIMSettings()
 
-    init(seed: UInt64, conditions: LinkConditions = LinkConditions(latency: .microseconds(200))) {
+    /// A simulation whose links behave as `conditions` unless changed on ``network``.
+    public init(seed: UInt64, conditions: LinkConditions = LinkConditions(latency: .microseconds(200))) {
         self.seed = seed
         network = SimulatedNetwork(clock: clock, seed: seed, defaultConditions: conditions, recordsTrace: false)
     }
 
     /// The host of member number `index`: 10.x.y.z.
-    static func host(_ index: Int) -> SocketAddress.Host {
+    public static func host(_ index: Int) -> SocketAddress.Host {
         let n = index + 1
         return try! SocketAddress(ip: "10.\(n >> 16 & 255).\(n >> 8 & 255).\(n & 255)", port: 0).host
     }
 
-    static func address(_ index: Int) -> SocketAddress {
+    /// The gossip address of member number `index`.
+    public static func address(_ index: Int) -> SocketAddress {
         SocketAddress(host: host(index), port: 7946)
     }
 
     /// Simulations observe members through their events; a thousand members logging every join
     /// would only flood the test output.
-    static let quiet = Logger(label: "rpcnet.cluster.simulation") { _ in SwiftLogNoOpLogHandler() }
+    public static let quiet = Logger(label: "rpcnet.cluster.simulation") { _ in SwiftLogNoOpLogHandler() }
 
     /// Adds member `name` on host `index` and starts it, joining through `seeds`.
     @discardableResult
-    func add(
+    public func add(
         _ name: String, index: Int, seeds: [SocketAddress] = [], tags: [String: String] = [:],
         keys: [ClusterKey] = []
     ) throws -> ClusterMembership {
@@ -57,21 +65,22 @@ final class SimulatedCluster {
     }
 
     /// Stops a member abruptly, as `kill -9` would: no leave, its address goes silent.
-    func kill(_ name: String) {
+    public func kill(_ name: String) {
         collectEvents()
         members.removeValue(forKey: name)?.shutdown()
         endpoints.removeValue(forKey: name)?.close()
     }
 
     /// Runs the protocol for `duration` of virtual time.
-    func run(for duration: Duration) {
+    public func run(for duration: Duration) {
         clock.advance(by: duration)
         collectEvents()
     }
 
     /// Runs in steps of `step` until `condition` holds or `limit` passes; returns the virtual
     /// time it took, or nil.
-    func run(until condition: () -> Bool, step: Duration = .milliseconds(50), limit: Duration) -> Duration? {
+    @discardableResult
+    public func run(until condition: () -> Bool, step: Duration = .milliseconds(50), limit: Duration) -> Duration? {
         let start = clock.now
         while start.duration(to: clock.now) < limit {
             if condition() {
@@ -84,26 +93,28 @@ final class SimulatedCluster {
         return condition() ? start.duration(to: clock.now) : nil
     }
 
-    func collectEvents() {
+    /// Moves the events members published since the last call into ``events``.
+    public func collectEvents() {
         for (name, stream) in eventStreams { events[name, default: []] += stream.drain() }
     }
 
     /// What `observer` believes about `member`.
-    func status(of member: String, seenBy observer: String) -> MemberStatus? {
+    public func status(of member: String, seenBy observer: String) -> MemberStatus? {
         members[observer]?.member(named: member)?.status
     }
 
     /// Whether every running member sees exactly `expected` alive (itself included).
-    func everyoneSees(alive expected: Set<String>) -> Bool {
+    public func everyoneSees(alive expected: Set<String>) -> Bool {
         members.values.allSatisfy { Set($0.members(status: .alive).map(\.name)) == expected }
     }
 
     /// Whether every running member other than `member` sees it with `status`.
-    func everyoneSees(_ member: String, as status: MemberStatus) -> Bool {
+    public func everyoneSees(_ member: String, as status: MemberStatus) -> Bool {
         members.keys.filter { $0 != member }.allSatisfy { self.status(of: member, seenBy: $0) == status }
     }
 
-    func shutdown() {
+    /// Stops every member.
+    public func shutdown() {
         for member in members.values { member.shutdown() }
     }
 }
