@@ -24,48 +24,49 @@ struct ClusterBenchmarks {
     private func realProcesses() throws {
         say("cluster: \(processMembers) member processes over UDP on 127.0.0.1, default settings")
         let launched = MonotonicClock().now
-        var members = [try MemberProcess(executable: executable, name: "p0", seedPort: nil)]
-        for index in 1..<processMembers {
-            members.append(try MemberProcess(executable: executable, name: "p\(index)", seedPort: members[0].port))
-        }
-        defer { for member in members { member.stop() } }
-        let names = Set(members.map(\.name))
-        let converged = try waitForAll(members, timeout: .seconds(10)) { member in
+        let seed = try MemberProcess(executable: executable, name: "p0", seedPort: nil)
+        let all =
+            try [seed]
+            + (1..<processMembers).map {
+                try MemberProcess(executable: executable, name: "p\($0)", seedPort: seed.port)
+            }
+        defer { for member in all { member.stop() } }
+        let names = Set(all.map(\.name))
+        let converged = try waitForAll(all, timeout: .seconds(10)) { member in
             member.lastTime(of: "JOINED", naming: names.subtracting([member.name]))
         }
         say(
             String(
                 format: "  all %d see each other after launch:  %.3f s", processMembers, seconds(launched, converged)))
 
-        // kill -9 one member; every survivor must mark it failed.
-        let victim = members.removeLast()
-        let killedAt = MonotonicClock().now
-        victim.kill(signal: SIGKILL)
-        let detected = try waitForAll(members, timeout: .seconds(30)) { member in
-            member.lastTime(of: "FAILED", naming: [victim.name])
-        }
-        say(String(format: "  kill -9 marked failed by all:        %.3f s", seconds(killedAt, detected)))
-
-        // A graceful leave (SIGTERM makes the member call leave()).
-        let leaver = members.removeLast()
-        let leftAt = MonotonicClock().now
-        leaver.kill(signal: SIGTERM)
-        let seen = try waitForAll(members, timeout: .seconds(10)) { member in
-            member.lastTime(of: "LEFT", naming: [leaver.name])
-        }
-        say(String(format: "  graceful leave seen by all:          %.3f s", seconds(leftAt, seen)))
+        var survivors = all
+        let detection = try departure(of: survivors.removeLast(), by: SIGKILL, seenAs: "FAILED", by: survivors)
+        say(String(format: "  kill -9 marked failed by all:        %.3f s", detection))
+        // SIGTERM makes a member call leave().
+        let leave = try departure(of: survivors.removeLast(), by: SIGTERM, seenAs: "LEFT", by: survivors)
+        say(String(format: "  graceful leave seen by all:          %.3f s", leave))
 
         // Idle cost of the survivors over 10 s.
-        let before = members.map { $0.cpuTicks() }
+        let before = survivors.map { $0.cpuTicks() }
         sleep(10)
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let cpu = zip(members, before).map { member, start in Double(member.cpuTicks() - start) / ticks / 10 * 100 }
-        let rss = members.map { Double($0.residentKiB()) / 1024 }
+        let cpu = zip(survivors, before).map { member, start in Double(member.cpuTicks() - start) / ticks / 10 * 100 }
+        let rss = survivors.map { Double($0.residentKiB()) / 1024 }
         say(
             String(
                 format: "  idle member: CPU %.2f %% of a core (mean of %d over 10 s), RSS %.1f MiB",
                 cpu.reduce(0, +) / Double(cpu.count), cpu.count, rss.reduce(0, +) / Double(rss.count)))
-        for member in members { member.kill(signal: SIGKILL) }
+    }
+
+    /// Sends `signal` to `member` and returns the seconds until every one of `observers` reported
+    /// it as `kind`.
+    private func departure(
+        of member: MemberProcess, by signal: Int32, seenAs kind: String, by observers: [MemberProcess]
+    ) throws -> Double {
+        let signalled = MonotonicClock().now
+        member.kill(signal: signal)
+        let seen = try waitForAll(observers, timeout: .seconds(30)) { $0.lastTime(of: kind, naming: [member.name]) }
+        return seconds(signalled, seen)
     }
 
     /// Waits until `time` gives an instant for every member; returns the latest.
@@ -158,6 +159,9 @@ final class MemberProcess: Sendable {
         process.arguments = ["--cluster-member", name] + (seedPort.map { ["--cluster-seed-port", "\($0)"] } ?? [])
         let output = Pipe()
         process.standardOutput = output
+        // The member reads its standard input only to see it close: if this process dies,
+        // whatever the way, its members exit too.
+        process.standardInput = Pipe()
         try process.run()
         self.process = process
         // The first line is "READY <port>".
@@ -232,8 +236,14 @@ final class MemberProcess: Sendable {
     static func runMember(name: String, seedPort: UInt16?) async throws {
         let reactor = try Reactor.start(name: "member")
         let endpoint = try await UDPDatagramEndpoint.bind(reactor: reactor, address: .loopback(), maxDatagramSize: 1400)
-        let membership = try ClusterMembership(
-            configuration: .init(name: name), transport: endpoint, logger: ClusterSimulation.quiet)
+        // Standard output carries the event lines the parent reads; logs go to standard error.
+        var logger = Logger(label: "rpcnet.cluster") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .error
+        let membership = try ClusterMembership(configuration: .init(name: name), transport: endpoint, logger: logger)
+        Thread.detachNewThread {
+            while let chunk = try? FileHandle.standardInput.read(upToCount: 64), !chunk.isEmpty {}
+            exit(0)
+        }
         let events = membership.events
         signal(SIGTERM, SIG_IGN)
         let termination = DispatchSource.makeSignalSource(signal: SIGTERM)

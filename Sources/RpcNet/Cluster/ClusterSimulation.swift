@@ -29,10 +29,11 @@ public final class ClusterSimulation {
         network = SimulatedNetwork(clock: clock, seed: seed, defaultConditions: conditions, recordsTrace: false)
     }
 
-    /// The host of member number `index`: 10.x.y.z.
+    /// The host of member number `index` (below 2^24 − 1): 10.0.0.1 for 0, then counting up
+    /// through 10.255.255.255.
     public static func host(_ index: Int) -> SocketAddress.Host {
-        let n = index + 1
-        return try! SocketAddress(ip: "10.\(n >> 16 & 255).\(n >> 8 & 255).\(n & 255)", port: 0).host
+        precondition((0..<0xFF_FFFF).contains(index), "member index \(index) outside 10.0.0.0/8")
+        return .ipv4((0x0A00_0000 | UInt32(index + 1)).bigEndian)
     }
 
     /// The gossip address of member number `index`.

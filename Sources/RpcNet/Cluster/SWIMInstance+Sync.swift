@@ -62,15 +62,22 @@ extension SWIMInstance {
 
     /// A member we have not heard of contacted us (gossip about it has not reached us yet):
     /// exchange full states with it at once rather than wait for dissemination or the next
-    /// anti-entropy round. At most once a second per unknown name.
+    /// anti-entropy round. Once per name, and at most ``maxIntroductionsPerSecond`` in all, per
+    /// one-second window: in a cluster without a key a sender's name and address are whatever a
+    /// datagram claims, and a full state is many datagrams, so each introduction is a small
+    /// datagram turned into a large reply to an address nobody checked.
     mutating func introduce(_ sender: String, at source: SocketAddress, now: MonotonicInstant) {
-        if let last = introductions[sender], last.duration(to: now) < .seconds(1) { return }
-        introductions[sender] = now
-        if introductions.count > 1024 {
-            introductions = introductions.filter { $0.value.duration(to: now) < .seconds(1) }
+        if introductionWindow.start.duration(to: now) >= .seconds(1) {
+            introductionWindow = (now, [])
         }
+        guard introductionWindow.names.count < Self.maxIntroductionsPerSecond,
+            introductionWindow.names.insert(sender).inserted
+        else { return }
         sendState(to: source, replyWanted: true, join: false)
     }
+
+    /// Most introductions (full states sent to members not heard of before) per second.
+    static let maxIntroductionsPerSecond = 8
 
     /// Forgets tombstones older than their lifetime.
     mutating func reapTombstones(now: MonotonicInstant) {

@@ -64,8 +64,9 @@ struct SWIMInstance {
     /// Where φ checking resumes on large clusters (a rotating window; see ``checkPhi(now:)``).
     var phiCursor = 0
 
-    /// Unknown senders we recently offered our state to, so an introduction happens once.
-    var introductions: [String: MonotonicInstant] = [:]
+    /// Unknown senders offered our state in the current one-second window (see
+    /// ``introduce(_:at:now:)``).
+    var introductionWindow: (start: MonotonicInstant, names: Set<String>) = (.zero, [])
 
     // Joining.
     var seeds: [SocketAddress] = []
@@ -302,14 +303,20 @@ struct SWIMInstance {
 
     /// Records that `member` takes part in the protocol (again).
     mutating func markActive(_ member: String) {
+        guard !isActive(member) else { return }
+        activeNames.insert(member, at: insertionIndex(of: member))
+    }
+
+    /// Whether `member` is alive or suspect (a binary search of ``activeNames``).
+    func isActive(_ member: String) -> Bool {
         let index = insertionIndex(of: member)
-        if index == activeNames.count || activeNames[index] != member { activeNames.insert(member, at: index) }
+        return index < activeNames.count && activeNames[index] == member
     }
 
     /// Records that `member` no longer takes part (failed or left).
     mutating func markInactive(_ member: String) {
-        let index = insertionIndex(of: member)
-        if index < activeNames.count, activeNames[index] == member { activeNames.remove(at: index) }
+        guard isActive(member) else { return }
+        activeNames.remove(at: insertionIndex(of: member))
     }
 
     private func insertionIndex(of member: String) -> Int {
@@ -324,7 +331,7 @@ struct SWIMInstance {
 
     /// Up to `count` distinct active members' addresses, chosen at random, never `excluded`.
     mutating func pick(_ count: Int, excluding excluded: String? = nil) -> [SocketAddress] {
-        let eligible = activeNames.count - (excluded.map { activeNames.contains($0) ? 1 : 0 } ?? 0)
+        let eligible = activeNames.count - (excluded.map { isActive($0) ? 1 : 0 } ?? 0)
         let wanted = min(count, eligible)
         var chosen: Set<Int> = []
         var addresses: [SocketAddress] = []

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import RpcNet
@@ -147,6 +148,28 @@ struct MembershipScenarioTests {
         let victim = try #require(cluster.members["m1"])
         #expect(victim.statistics.dropped["malformed"] == 2)
         #expect(victim.statistics.refutations == 0)
+        #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2"]))
+    }
+
+    @Test("without a key, datagrams under made-up names get a bounded number of full states back")
+    func introductionsAreRateLimited() throws {
+        let cluster = ClusterSimulation(seed: 10)
+        defer { cluster.shutdown() }
+        try converged(cluster, count: 3)
+        cluster.run(for: .seconds(2))  // past the window of the members' own introductions
+        let attacker = try cluster.network.datagramEndpoint(at: ClusterSimulation.address(50), maxDatagramSize: 1400)
+        defer { attacker.close() }
+        let replies = Mutex(0)
+        attacker.setReceiveHandler { _ in replies.withLock { $0 += 1 } }
+        for index in 0..<200 {
+            let packet = GossipPacket(
+                sender: "stranger\(index)", boot: 1, sentAt: UInt64(index), message: .gossip, updates: [])
+            try attacker.send(GossipSealer(keys: []).seal(GossipCodec.encode(packet)), to: ClusterSimulation.address(0))
+        }
+        cluster.run(for: .milliseconds(500))
+        // Each introduction is one datagram here (three members fit one); 200 strangers in
+        // one window get at most the per-second allowance.
+        #expect(replies.withLock { $0 } == SWIMInstance.maxIntroductionsPerSecond)
         #expect(cluster.everyoneSees(alive: ["m0", "m1", "m2"]))
     }
 
