@@ -181,8 +181,12 @@ struct SWIMInstance {
             acknowledged(sequence, from: source, now: now)
         case .nack(let sequence):
             if probe?.sequence == sequence { probe?.nacks += 1 }
-        case .sync(let states, let replyWanted, let join):
-            if join || nextJoinAt != nil { joinAnswered() }
+        case .sync(let states, let replyWanted, _):
+            // Only a seed's answer ends joining. A sync from anyone else (a member joining
+            // through us, an introduction) says nothing about whether we reached the cluster:
+            // ending the join on it left chains of members that joined through each other as
+            // islands when a seed's answer was lost.
+            if isJoining, seeds.contains(source) { joinAnswered() }
             for state in states { merge(state, from: packet.sender, now: now) }
             if replyWanted { sendState(to: source, replyWanted: false, join: false) }
         case .gossip:

@@ -263,6 +263,24 @@ struct MembershipScaleTests {
         #expect(cluster.everyoneSees(alive: everyone))
     }
 
+    @Test("100 members joining through a chain of seeds under 10 % loss all find each other")
+    func chainedJoinsUnderLoss() throws {
+        let cluster = ClusterSimulation(
+            seed: 100,
+            conditions: LinkConditions(latency: .microseconds(300), jitter: .microseconds(200), lossRate: 0.1))
+        defer { cluster.shutdown() }
+        try cluster.add("m0", index: 0)
+        // Member i joins through member i/2, which is itself still joining: only an answer
+        // from its own seed may end a member's join, or lost answers leave islands.
+        for index in 1..<100 {
+            try cluster.add("m\(index)", index: index, seeds: [ClusterSimulation.address(index / 2)])
+        }
+        let found = cluster.run(
+            until: { cluster.members.values.allSatisfy { $0.members.count == 100 } }, step: .seconds(1),
+            limit: .seconds(60))
+        #expect(found != nil, "some members never heard of others")
+    }
+
     @Test("1,000 members: a join reaches everyone within 3·log2(N) periods, traffic per member stays bounded")
     func thousandMembers() throws {
         let count = 1000
