@@ -10,13 +10,20 @@ import Synchronization
 struct ClusterBenchmarks {
     /// This executable, started again as each member process.
     let executable: String
+    /// Whether to run the member processes, the simulations, or both.
+    let processes: Bool
+    let simulations: Bool
     let processMembers = 5
 
     func run() async throws {
-        try realProcesses()
-        say("")
-        simulated(members: 100, lossRate: 0.1, minutes: 10)
-        simulated(members: 1000, lossRate: 0, minutes: 10)
+        if processes {
+            try realProcesses()
+            say("")
+        }
+        if simulations {
+            simulated(members: 100, lossRate: 0.1, minutes: 10)
+            simulated(members: 1000, lossRate: 0, minutes: 10)
+        }
     }
 
     // MARK: Real UDP, one process per member

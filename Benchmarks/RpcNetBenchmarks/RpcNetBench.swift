@@ -21,7 +21,7 @@ struct RpcNetBench: AsyncParsableCommand {
     var certs = "certs"
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster (or cluster-processes, cluster-simulated)."
     )
     var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
@@ -60,9 +60,13 @@ struct RpcNetBench: AsyncParsableCommand {
             say("")
         }
         if chosen.contains("bulk") { try await bulkSection() }
-        if chosen.contains("cluster") {
+        let processes = chosen.contains("cluster") || chosen.contains("cluster-processes")
+        let simulations = chosen.contains("cluster") || chosen.contains("cluster-simulated")
+        if processes || simulations {
             say("")
-            try await ClusterBenchmarks(executable: CommandLine.arguments[0]).run()
+            try await ClusterBenchmarks(
+                executable: CommandLine.arguments[0], processes: processes, simulations: simulations
+            ).run()
         }
     }
 

@@ -46,17 +46,43 @@ struct PhiAccrualDetector {
 
     /// φ at `now`, or nil without enough samples.
     func phi(at now: MonotonicInstant) -> Double? {
-        guard hasSamples, let lastHeard else { return nil }
-        let silence = lastHeard.duration(to: now).seconds
+        guard let (mean, deviation) = distribution, let lastHeard else { return nil }
+        return Self.phi(standardScore: (lastHeard.duration(to: now).seconds - mean) / deviation)
+    }
+
+    /// When φ reaches the value of standard score `y` (see ``standardScore(atPhi:)``) if nothing
+    /// more is heard: φ only rises with silence, so this is the one instant worth checking.
+    func crossing(standardScore y: Double) -> MonotonicInstant? {
+        guard let (mean, deviation) = distribution, let lastHeard else { return nil }
+        return lastHeard.advanced(by: .seconds(max(mean + y * deviation, 0)))
+    }
+
+    /// The expected interval (acceptable pause included) and its deviation (at least the floor),
+    /// or nil without enough samples.
+    private var distribution: (mean: Double, deviation: Double)? {
+        guard hasSamples else { return nil }
         let count = Double(intervals.count)
-        let mean = sum / count + acceptablePause
         let variance = max(sumOfSquares / count - (sum / count) * (sum / count), 0)
-        let deviation = max(variance.squareRoot(), minStandardDeviation)
-        // Akka's logistic approximation of the normal distribution's tail, accurate to 1e-4 and
-        // stable far into the tail, where 1 - CDF would round to zero.
-        let y = (silence - mean) / deviation
+        return (sum / count + acceptablePause, max(variance.squareRoot(), minStandardDeviation))
+    }
+
+    /// φ for a silence `y` standard deviations past the mean. Akka's logistic approximation of
+    /// the normal distribution's tail, accurate to 1e-4 and stable far into the tail, where
+    /// 1 - CDF would round to zero.
+    static func phi(standardScore y: Double) -> Double {
         let e = exp(-y * (1.5976 + 0.070566 * y * y))
-        let tail = silence > mean ? e / (1 + e) : 1 - 1 / (1 + e)
+        let tail = y > 0 ? e / (1 + e) : 1 - 1 / (1 + e)
         return -log10(max(tail, Double.leastNonzeroMagnitude))
+    }
+
+    /// The standard score at which φ reaches `target`, by bisection (φ rises with the score).
+    static func standardScore(atPhi target: Double) -> Double {
+        var low = -10.0
+        var high = 40.0
+        for _ in 0..<100 {
+            let middle = (low + high) / 2
+            if phi(standardScore: middle) < target { low = middle } else { high = middle }
+        }
+        return high
     }
 }

@@ -123,18 +123,28 @@ extension SWIMInstance {
         }
     }
 
-    /// Queues an out-of-turn probe of members whose φ passed the threshold: they have been
-    /// silent for far longer than usual, so a dead member is found before its round-robin turn.
-    /// Large clusters check a rotating window of 64 members per call, which bounds the cost.
-    mutating func checkPhi(now: MonotonicInstant) {
-        let names = activeNames
-        guard !names.isEmpty else { return }
-        let window = min(names.count, 64)
-        for offset in 0..<window {
-            let name = names[(phiCursor + offset) % names.count]
-            guard let phi = members[name]?.phi.phi(at: now), phi >= settings.phiThreshold else { continue }
-            if probe?.target != name, !urgentProbes.contains(name) { urgentProbes.append(name) }
+    /// Records a datagram from `member` for its φ detector, and when φ would pass the threshold
+    /// if nothing more arrives.
+    mutating func heard(from member: String, at now: MonotonicInstant) {
+        guard members[member] != nil else { return }
+        members[member]!.phi.heard(at: now)
+        if let crossing = members[member]!.phi.crossing(standardScore: phiScore) {
+            phiCrossings.insert(PhiCrossing(at: crossing, member: member))
         }
-        phiCursor = (phiCursor + window) % names.count
+    }
+
+    /// Phi Accrual's part (see docs/ARCHITECTURE.md): a member whose φ passed the threshold has
+    /// been silent for far longer than usual, so it is probed at once, before its round-robin
+    /// turn. Only crossings that came due are looked at; one made stale by a later datagram
+    /// finds φ below the threshold and is dropped.
+    mutating func checkPhi(now: MonotonicInstant) {
+        while let next = phiCrossings.min, next.at <= now {
+            phiCrossings.removeMin()
+            guard let record = members[next.member], record.state.status.isActive,
+                let phi = record.phi.phi(at: now), phi >= settings.phiThreshold,
+                probe?.target != next.member, !urgentProbes.contains(next.member)
+            else { continue }
+            urgentProbes.append(next.member)
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HeapModule
 import Transports
 
 /// What the state machine asks its shell to do.
@@ -61,8 +62,12 @@ struct SWIMInstance {
     /// Names of alive and suspect members, sorted: random choices index into it, so a
     /// simulation makes the same choices whatever the process's hash seed.
     var activeNames: [String] = []
-    /// Where φ checking resumes on large clusters (a rotating window; see ``checkPhi(now:)``).
-    var phiCursor = 0
+    /// When each member's φ would pass the threshold if it stays silent, one entry per datagram
+    /// heard; entries made stale by later datagrams are discarded when they come due (see
+    /// ``checkPhi(now:)``).
+    var phiCrossings = Heap<PhiCrossing>()
+    /// The standard score at which φ reaches ``SWIMSettings/phiThreshold``.
+    let phiScore: Double
 
     /// Unknown senders offered our state in the current one-second window (see
     /// ``introduce(_:at:now:)``).
@@ -87,6 +92,7 @@ struct SWIMInstance {
         self.settings = settings
         self.bodyBudget = bodyBudget
         self.random = SeededGenerator(seed: seed)
+        self.phiScore = PhiAccrualDetector.standardScore(atPhi: settings.phiThreshold)
         nextProbeAt = now.advanced(by: settings.probeInterval)
         nextGossipAt = now.advanced(by: settings.gossipInterval)
         nextSyncAt = now.advanced(by: settings.syncInterval)
@@ -160,7 +166,7 @@ struct SWIMInstance {
     {
         guard !hasLeft else { return [] }
         counters.received += 1
-        members[packet.sender]?.phi.heard(at: now)
+        heard(from: packet.sender, at: now)
         if members[packet.sender] == nil { introduce(packet.sender, at: source, now: now) }
         for update in packet.updates { apply(update, now: now) }
         // A sender still spreading an accusation about us, even one we already refuted, gets
@@ -362,6 +368,16 @@ struct MemberRecord {
         ClusterMember(
             name: state.name, address: state.address, status: state.status, incarnation: state.incarnation,
             tags: state.tags, phi: state.status.isActive ? phi.phi(at: now) : nil)
+    }
+}
+
+/// The instant a member's φ passes the threshold unless it is heard from first.
+struct PhiCrossing: Comparable {
+    var at: MonotonicInstant
+    var member: String
+
+    static func < (lhs: PhiCrossing, rhs: PhiCrossing) -> Bool {
+        (lhs.at, lhs.member) < (rhs.at, rhs.member)
     }
 }
 
