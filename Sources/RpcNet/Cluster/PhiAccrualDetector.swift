@@ -51,10 +51,11 @@ struct PhiAccrualDetector {
     }
 
     /// When φ reaches the value of standard score `y` (see ``standardScore(atPhi:)``) if nothing
-    /// more is heard: φ only rises with silence, so this is the one instant worth checking.
+    /// more is heard: φ only rises with silence, so this is the one instant worth checking. It is
+    /// rounded up by a microsecond, so φ at that instant is never a rounding error short of it.
     func crossing(standardScore y: Double) -> MonotonicInstant? {
         guard let (mean, deviation) = distribution, let lastHeard else { return nil }
-        return lastHeard.advanced(by: .seconds(max(mean + y * deviation, 0)))
+        return lastHeard.advanced(by: .seconds(max(mean + y * deviation, 0)) + .microseconds(1))
     }
 
     /// The expected interval (acceptable pause included) and its deviation (at least the floor),
