@@ -5,7 +5,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CERTS := certs/ca.pem
 
-.PHONY: setup demo test bench bench-grpc format clean
+.PHONY: setup demo test bench bench-grpc bench-serf format clean
 
 setup:
 	@scripts/setup.sh
@@ -31,6 +31,10 @@ bench: setup
 bench-grpc:
 	certs/generate.sh
 	cd Benchmarks/GRPCComparison && $(SWIFT) build -c release && .build/release/grpc-bench --certs ../../certs
+
+# HashiCorp Serf's membership measured like rpcnet-bench's cluster-processes section (installs serf).
+bench-serf:
+	Benchmarks/serf-compare.sh
 
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Examples Benchmarks Package.swift
