@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 import Metrics
 import Synchronization
@@ -47,15 +48,17 @@ public final class ClusterMembership: Sendable {
     private let hub: EventHub
     private let logger: Logger
     private let configuration: Configuration
-    /// Random per run, so peers can tell this run's clock readings from a previous one's.
-    private let boot = UInt64.random(in: 0...VarInt.max)
+    /// Wall-clock nanoseconds when this membership was created: names this run, so peers can
+    /// tell its clock readings from a previous run's, and grows from run to run, so a datagram
+    /// recorded during an earlier run cannot be replayed as news (§7.6 of PROTOCOL.md).
+    private let boot = UInt64(max(Date().timeIntervalSince1970, 0) * 1e9) & VarInt.max
     private let state: Mutex<ShellState>
     private let metrics: MembershipMetrics
 
     private struct ShellState {
         var instance: SWIMInstance
         var timer: (id: ScheduledTimer, at: MonotonicInstant)?
-        var replay: [String: (boot: UInt64, newest: UInt64)] = [:]
+        var replay: [String: ReplayRecord] = [:]
         var statistics = MembershipStatistics()
         var lastDropLog: [GossipDropReason: MonotonicInstant] = [:]
         var joinWaiters: [CheckedContinuation<Void, Never>] = []
@@ -229,6 +232,9 @@ public final class ClusterMembership: Sendable {
             statistics.probes = state.instance.counters.probes
             statistics.failedProbes = state.instance.counters.failedProbes
             statistics.refutations = state.instance.counters.refutations
+            statistics.unexpectedAnswers = state.instance.counters.unexpectedAnswers
+            statistics.refusedRelays = state.instance.counters.refusedRelays
+            statistics.oversizedTags = state.instance.counters.oversizedTags
             return statistics
         }
     }
@@ -246,18 +252,13 @@ public final class ClusterMembership: Sendable {
             return
         }
         let accepted = state.withLock { state -> Bool in
-            if let seen = state.replay[packet.sender], seen.boot == packet.boot {
-                guard packet.sentAt &+ UInt64(configuration.replayWindow.nanoseconds) >= seen.newest else {
-                    return false
-                }
-                state.replay[packet.sender]?.newest = max(seen.newest, packet.sentAt)
-            } else {
-                if state.replay.count > 4 * (state.instance.members.count + 16) {
-                    let instance = state.instance
-                    state.replay = state.replay.filter { instance.members[$0.key] != nil }
-                }
-                state.replay[packet.sender] = (packet.boot, packet.sentAt)
+            if let seen = state.replay[packet.sender] {
+                guard seen.accepts(packet, window: configuration.replayWindow, now: now) else { return false }
+            } else if state.replay.count > 4 * (state.instance.members.count + 16) {
+                let instance = state.instance
+                state.replay = state.replay.filter { instance.members[$0.key] != nil }
             }
+            state.replay[packet.sender, default: ReplayRecord(packet, now: now)].record(packet, now: now)
             state.statistics.received += 1
             return true
         }
@@ -274,7 +275,7 @@ public final class ClusterMembership: Sendable {
         let body = try sealer.open(datagram.payload)
         let packet: GossipPacket
         do {
-            packet = try GossipCodec.decode(body, maxTagBytes: configuration.settings.maxTagBytes)
+            packet = try GossipCodec.decode(body)
         } catch {
             throw .malformed
         }
@@ -390,6 +391,15 @@ public struct MembershipStatistics: Sendable, Equatable {
     public var failedProbes = 0
     /// Times this member refuted a suspicion about itself.
     public var refutations = 0
+    /// Acks and nacks ignored because they came from a member this one had not asked: late
+    /// after a restart, or forged by someone who guessed a sequence number.
+    public var unexpectedAnswers = 0
+    /// Ping-reqs refused because their target is not a member known here at the address given
+    /// (in a cluster without a key they could make this member ping anyone).
+    public var refusedRelays = 0
+    /// Member updates ignored because their tags exceed this member's `maxTagBytes`: a peer is
+    /// configured with a larger limit.
+    public var oversizedTags = 0
     /// Lifeguard's local health multiplier now (0 is healthy).
     public var localHealth = 0
 

@@ -146,21 +146,21 @@ enum GossipCodec {
 
     // MARK: Decoding
 
-    static func decode(_ bytes: [UInt8], maxTagBytes: Int) throws(GossipCodecError) -> GossipPacket {
+    static func decode(_ bytes: [UInt8]) throws(GossipCodecError) -> GossipPacket {
         var reader = GossipReader(bytes: bytes)
         let sender = try reader.name("sender")
         let boot = try reader.varint("boot")
         let sentAt = try reader.varint("sent time")
-        let message = try decodeMessage(&reader, maxTagBytes: maxTagBytes)
+        let message = try decodeMessage(&reader)
         let count = try reader.count("updates", minimumSize: 3)
         var updates: [MemberUpdate] = []
         updates.reserveCapacity(count)
-        for _ in 0..<count { updates.append(try decodeUpdate(&reader, maxTagBytes: maxTagBytes)) }
+        for _ in 0..<count { updates.append(try decodeUpdate(&reader)) }
         guard reader.isAtEnd else { throw .malformed("\(reader.remaining) trailing bytes") }
         return GossipPacket(sender: sender, boot: boot, sentAt: sentAt, message: message, updates: updates)
     }
 
-    private static func decodeMessage(_ reader: inout GossipReader, maxTagBytes: Int) throws(GossipCodecError)
+    private static func decodeMessage(_ reader: inout GossipReader) throws(GossipCodecError)
         -> GossipMessage
     {
         switch try reader.byte("message type") {
@@ -186,7 +186,7 @@ enum GossipCodec {
                 members.append(
                     MemberState(
                         name: name, address: address, status: status, incarnation: try reader.incarnation(),
-                        tags: try reader.tags(maxBytes: maxTagBytes)))
+                        tags: try reader.tags()))
             }
             return .sync(members: members, replyWanted: flags & 1 != 0, join: flags & 2 != 0)
         case 6: return .gossip
@@ -194,14 +194,14 @@ enum GossipCodec {
         }
     }
 
-    private static func decodeUpdate(_ reader: inout GossipReader, maxTagBytes: Int) throws(GossipCodecError)
+    private static func decodeUpdate(_ reader: inout GossipReader) throws(GossipCodecError)
         -> MemberUpdate
     {
         switch try reader.byte("update type") {
         case 1:
             return .alive(
                 name: try reader.name("name"), address: try reader.address(),
-                incarnation: try reader.incarnation(), tags: try reader.tags(maxBytes: maxTagBytes))
+                incarnation: try reader.incarnation(), tags: try reader.tags())
         case 2:
             return .suspect(
                 name: try reader.name("name"), incarnation: try reader.incarnation(),
@@ -281,7 +281,11 @@ private struct GossipReader {
         return name
     }
 
-    mutating func tags(maxBytes: Int) throws(GossipCodecError) -> [String: String] {
+    /// Tags as sent. Their total size is bounded only by the datagram here: each member applies
+    /// its own `maxTagBytes` to the member update that carries them (§7.5 of PROTOCOL.md), so a
+    /// peer configured with a larger limit costs that one update, not the whole datagram.
+    mutating func tags() throws(GossipCodecError) -> [String: String] {
+        let maxBytes = remaining
         let count = try self.count("tags", minimumSize: 2)
         guard count <= GossipCodec.maxTagCount else { throw .malformed("more than \(GossipCodec.maxTagCount) tags") }
         var tags: [String: String] = [:]

@@ -13,7 +13,10 @@ extension SWIMInstance {
         case .alive(let member, let address, let incarnation, let newTags):
             guard
                 newTags.reduce(0, { $0 + $1.key.utf8.count + $1.value.utf8.count }) <= settings.maxTagBytes
-            else { return }
+            else {
+                counters.oversizedTags += 1
+                return
+            }
             guard var record = members[member] else {
                 admit(
                     MemberState(

@@ -52,21 +52,23 @@ extension SWIMInstance {
         guard var current = probe else { return }
         if !current.indirect, now >= current.directDeadline {
             current.indirect = true
-            let helpers = pick(settings.indirectProbes, excluding: current.target)
-            current.expectedNacks = helpers.count
-            for helper in helpers {
+            current.helpers = pickNames(settings.indirectProbes, excluding: current.target)
+            for helper in current.helpers {
+                guard let address = members[helper]?.state.address else { continue }
                 send(
                     .pingRequest(sequence: current.sequence, target: current.target, address: current.targetAddress),
-                    to: helper)
+                    to: address)
             }
             probe = current
         }
-        guard now >= current.periodEnd else { return }
+        // Once every helper has said it cannot reach the target either, waiting out the period
+        // only gives a lost ack a few more milliseconds; the suspicion starts now.
+        guard now >= current.periodEnd || current.allHelpersNacked else { return }
         probe = nil
         counters.failedProbes += 1
         // Lifeguard §4.3: missing nacks mean our own links are the problem as much as the
         // target; with no helpers to ask, count the failure itself.
-        adjustLocalHealth(by: current.expectedNacks > 0 ? current.expectedNacks - current.nacks : 1)
+        adjustLocalHealth(by: current.helpers.isEmpty ? 1 : current.helpers.count - current.nackedBy.count)
         guard let record = members[current.target], record.state.status.isActive else { return }
         apply(.suspect(name: current.target, incarnation: record.state.incarnation, from: name), now: now)
         // A new suspicion of ours is probed once more next period: the ping tells the suspect
@@ -77,16 +79,45 @@ extension SWIMInstance {
         }
     }
 
-    /// An ack for our probe, or for one we relay.
-    mutating func acknowledged(_ sequence: UInt64, from source: SocketAddress, now: MonotonicInstant) {
+    /// An ack for our probe, or for one we relay. Only the member pinged, or a helper of our
+    /// indirect probe, can answer a probe: a sequence number alone is easy to guess.
+    mutating func acknowledged(_ sequence: UInt64, from sender: String) {
         if let current = probe, current.sequence == sequence {
+            guard sender == current.target || current.helpers.contains(sender) else {
+                counters.unexpectedAnswers += 1
+                return
+            }
             probe = nil
             if !current.indirect { adjustLocalHealth(by: -1) }
+            // The target answered, yet we still suspect it: its refutation was lost on the way
+            // (epidemics miss a member now and then, and a relayed ack carries none of its
+            // own). Each ping to a suspect carries the suspicion and the suspect answers with
+            // its refutation, so it is asked again next period until that arrives. Without
+            // this, a live member was declared failed by the one member that missed the news.
+            if members[current.target]?.state.status == .suspect, !urgentProbes.contains(current.target) {
+                urgentProbes.append(current.target)
+            }
             return
         }
-        if let relay = relays.removeValue(forKey: sequence) {
-            send(.ack(sequence: relay.originSequence), to: relay.origin)
+        if let relay = relays[sequence] {
+            guard sender == relay.target else {
+                counters.unexpectedAnswers += 1
+                return
+            }
+            relays.removeValue(forKey: sequence)
+            send(.ack(sequence: relay.originSequence), to: relay.origin, preferring: relay.target)
         }
+    }
+
+    /// A helper of our indirect probe could not reach the target either (Lifeguard §4.2).
+    mutating func nacked(_ sequence: UInt64, from sender: String, now: MonotonicInstant) {
+        guard var current = probe, current.sequence == sequence, current.helpers.contains(sender) else {
+            counters.unexpectedAnswers += 1
+            return
+        }
+        current.nackedBy.insert(sender)
+        probe = current
+        advanceProbe(now: now)
     }
 
     /// Probes `target` for the member at `origin` (SWIM §3.1); a nack goes back if the target
@@ -95,9 +126,15 @@ extension SWIMInstance {
         originSequence: UInt64, target: String, targetAddress: SocketAddress, origin: SocketAddress,
         now: MonotonicInstant
     ) {
+        // Only a member we know, at the address we know: otherwise, in a cluster without a key,
+        // anyone could make us send pings to any address (reflection).
+        guard members[target]?.state.address == targetAddress, members[target]?.state.status.isActive == true else {
+            counters.refusedRelays += 1
+            return
+        }
         nextSequence += 1
         relays[nextSequence] = Relay(
-            origin: origin, originSequence: originSequence,
+            origin: origin, originSequence: originSequence, target: target,
             nackAt: now.advanced(by: settings.probeTimeout * settings.nackFraction),
             expiresAt: now.advanced(by: settings.probeInterval))
         send(.ping(sequence: nextSequence, target: target), to: targetAddress)
@@ -145,6 +182,7 @@ extension SWIMInstance {
                 probe?.target != next.member, !urgentProbes.contains(next.member)
             else { continue }
             urgentProbes.append(next.member)
+            if probe == nil { nextProbeAt = min(nextProbeAt, now) }
         }
     }
 }

@@ -133,17 +133,15 @@ struct SWIMInstance {
         return takeOutput()
     }
 
-    /// Leaves: announces it at a new incarnation directly to up to 32 members and by gossip,
-    /// then stops taking part.
+    /// Leaves: announces it at a new incarnation directly to up to
+    /// ``directAnnouncementLimit`` members and by gossip, then stops taking part.
     mutating func leave(now: MonotonicInstant) -> [SWIMDirective] {
         guard !hasLeft else { return [] }
         hasLeft = true
         incarnation += 1
         let update = MemberUpdate.left(name: name, incarnation: incarnation)
         dissemination.enqueue(update)
-        for member in pick(32) {
-            send(.gossip, to: member, preferring: name)
-        }
+        announceDirectly()
         probe = nil
         nextJoinAt = nil
         return takeOutput()
@@ -184,16 +182,21 @@ struct SWIMInstance {
         case .pingRequest(let sequence, let target, let targetAddress):
             relayProbe(originSequence: sequence, target: target, targetAddress: targetAddress, origin: source, now: now)
         case .ack(let sequence):
-            acknowledged(sequence, from: source, now: now)
+            acknowledged(sequence, from: packet.sender)
         case .nack(let sequence):
-            if probe?.sequence == sequence { probe?.nacks += 1 }
+            nacked(sequence, from: packet.sender, now: now)
         case .sync(let states, let replyWanted, _):
             // Only a seed's answer ends joining. A sync from anyone else (a member joining
             // through us, an introduction) says nothing about whether we reached the cluster:
             // ending the join on it left chains of members that joined through each other as
             // islands when a seed's answer was lost.
-            if isJoining, seeds.contains(source) { joinAnswered() }
+            let answersJoin = isJoining && seeds.contains(source)
+            if answersJoin { joinAnswered() }
             for state in states { merge(state, from: packet.sender, now: now) }
+            if answersJoin {
+                announceSelf()
+                announceDirectly()
+            }
             if replyWanted { sendState(to: source, replyWanted: false, join: false) }
         case .gossip:
             break
@@ -213,7 +216,9 @@ struct SWIMInstance {
             startProbe(now: now)
             nextProbeAt = now.advanced(by: scaled(settings.probeInterval))
         }
-        if now >= nextGossipAt {
+        // News goes out at once; further rounds follow at most every gossip interval while
+        // anything is left to retransmit, so a quiet cluster sends nothing.
+        if now >= nextGossipAt, !dissemination.isEmpty {
             gossipRound()
             nextGossipAt = now.advanced(by: settings.gossipInterval)
         }
@@ -238,7 +243,8 @@ struct SWIMInstance {
     /// When ``tick(now:)`` next has something to do; nil once the member has left.
     var nextDeadline: MonotonicInstant? {
         guard !hasLeft else { return nil }
-        var deadline = min(nextGossipAt, nextSyncAt, nextReconnectAt, nextHousekeepingAt)
+        var deadline = min(nextSyncAt, nextReconnectAt, nextHousekeepingAt)
+        if !dissemination.isEmpty { deadline = min(deadline, nextGossipAt) }
         if let probe {
             deadline = min(deadline, probe.indirect ? probe.periodEnd : probe.directDeadline)
         } else {
@@ -251,6 +257,20 @@ struct SWIMInstance {
     }
 
     // MARK: Sending
+
+    /// Members told of this member's own join or departure at once, rather than by the epidemic
+    /// alone: in a small cluster that is everyone, so nobody waits for a gossip round (random
+    /// fanout misses someone about half the time with five members); in a large one it seeds
+    /// the epidemic in many places. 32, a few datagrams once per join or leave.
+    static let directAnnouncementLimit = 32
+
+    /// Sends this member's queued news about itself straight to up to
+    /// ``directAnnouncementLimit`` members.
+    mutating func announceDirectly() {
+        for member in pick(Self.directAnnouncementLimit) {
+            send(.gossip, to: member, preferring: name)
+        }
+    }
 
     mutating func takeOutput() -> [SWIMDirective] {
         defer { output.removeAll(keepingCapacity: true) }
@@ -341,18 +361,21 @@ struct SWIMInstance {
 
     /// Up to `count` distinct active members' addresses, chosen at random, never `excluded`.
     mutating func pick(_ count: Int, excluding excluded: String? = nil) -> [SocketAddress] {
+        pickNames(count, excluding: excluded).compactMap { members[$0]?.state.address }
+    }
+
+    /// Up to `count` distinct active members chosen at random, `excluded` never among them.
+    mutating func pickNames(_ count: Int, excluding excluded: String? = nil) -> [String] {
         let eligible = activeNames.count - (excluded.map { isActive($0) ? 1 : 0 } ?? 0)
         let wanted = min(count, eligible)
         var chosen: Set<Int> = []
-        var addresses: [SocketAddress] = []
-        while addresses.count < wanted {
+        var names: [String] = []
+        while names.count < wanted {
             let index = Int(random.next() % UInt64(activeNames.count))
-            guard activeNames[index] != excluded, chosen.insert(index).inserted,
-                let record = members[activeNames[index]]
-            else { continue }
-            addresses.append(record.state.address)
+            guard activeNames[index] != excluded, chosen.insert(index).inserted else { continue }
+            names.append(activeNames[index])
         }
-        return addresses
+        return names
     }
 }
 
@@ -388,6 +411,12 @@ struct SWIMCounters: Equatable {
     var probes = 0
     var failedProbes = 0
     var refutations = 0
+    /// Acks and nacks from a member that was not asked: stale, or forged.
+    var unexpectedAnswers = 0
+    /// Ping-reqs for a target not known here at the address given.
+    var refusedRelays = 0
+    /// Alive updates ignored because their tags exceed this member's `maxTagBytes`.
+    var oversizedTags = 0
 }
 
 /// The probe of the current protocol period.
@@ -398,14 +427,20 @@ struct Probe {
     var directDeadline: MonotonicInstant
     var periodEnd: MonotonicInstant
     var indirect = false
-    var expectedNacks = 0
-    var nacks = 0
+    /// The members asked to probe indirectly; only their acks and nacks count.
+    var helpers: [String] = []
+    var nackedBy: Set<String> = []
+
+    /// Every helper answered that it could not reach the target either (Lifeguard §4.2).
+    var allHelpersNacked: Bool { !helpers.isEmpty && nackedBy.count == helpers.count }
 }
 
 /// A probe this member runs for another (a ping-req it received).
 struct Relay {
     var origin: SocketAddress
     var originSequence: UInt64
+    /// The member pinged; only its ack is relayed.
+    var target: String
     var nackAt: MonotonicInstant
     var expiresAt: MonotonicInstant
     var nackSent = false

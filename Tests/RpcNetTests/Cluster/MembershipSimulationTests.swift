@@ -131,6 +131,48 @@ struct MembershipScenarioTests {
         #expect(dropped > 0)
     }
 
+    @Test("a datagram recorded during a member's earlier run is dropped as replayed")
+    func replayFromEarlierRun() throws {
+        let key = ClusterKey.random()
+        let cluster = ClusterSimulation(seed: 12)
+        defer { cluster.shutdown() }
+        try cluster.add("m0", index: 0, keys: [key])
+        try cluster.add("m1", index: 1, seeds: [ClusterSimulation.address(0)], keys: [key])
+        cluster.run(for: .seconds(3))
+        let attacker = try cluster.network.datagramEndpoint(at: ClusterSimulation.address(50), maxDatagramSize: 1400)
+        defer { attacker.close() }
+        // Sealed with the cluster key as m1's earlier run would have sealed it: boots are
+        // wall-clock start times, so 1 is long before m1's current run.
+        let recorded = GossipPacket(
+            sender: "m1", boot: 1, sentAt: 1, message: .gossip, updates: [.left(name: "m1", incarnation: 9)])
+        try attacker.send(
+            GossipSealer(keys: [key]).seal(GossipCodec.encode(recorded)), to: ClusterSimulation.address(0))
+        cluster.run(for: .seconds(1))
+        let victim = try #require(cluster.members["m0"])
+        #expect(victim.statistics.dropped["replayed"] == 1)
+        #expect(cluster.status(of: "m1", seenBy: "m0") == .alive)
+    }
+
+    @Test("a member configured for larger tags costs its own update, not the datagrams it rides in")
+    func mismatchedTagLimits() throws {
+        let cluster = ClusterSimulation(seed: 13)
+        defer { cluster.shutdown() }
+        try cluster.add("m0", index: 0)
+        try cluster.add("m1", index: 1, seeds: [ClusterSimulation.address(0)])
+        cluster.settings.maxTagBytes = 1_000
+        try cluster.add(
+            "big", index: 2, seeds: [ClusterSimulation.address(0)], tags: ["model": String(repeating: "x", count: 700)])
+        cluster.run(for: .seconds(5))
+        for name in ["m0", "m1"] {
+            let member = try #require(cluster.members[name])
+            #expect(Set(member.members.map(\.name)) == ["m0", "m1"], "\(name)")
+            #expect(member.statistics.oversizedTags > 0)
+            #expect(member.statistics.dropped["malformed"] == nil)
+        }
+        // The big member still hears about everyone else from the same datagrams.
+        #expect(Set(try #require(cluster.members["big"]).members.map(\.name)) == ["m0", "m1", "big"])
+    }
+
     @Test("an accusation at the largest incarnation is dropped as malformed, not refuted into a crash")
     func incarnationCeiling() throws {
         let cluster = ClusterSimulation(seed: 9)
@@ -197,11 +239,15 @@ struct MembershipScenarioTests {
         let majority = (0..<6).map(ClusterSimulation.host)
         let minority = (6..<10).map(ClusterSimulation.host)
         cluster.network.partition(majority, minority)
-        cluster.run(for: .seconds(40))
-        for index in 0..<10 {
-            let status = try #require(cluster.members["m\(index)"]?.partition, "m\(index) saw no partition")
-            #expect(status.isMinority == (index >= 6))
-        }
+        // The minority side's own probes mostly fail without nacks, so Lifeguard's local health
+        // multiplier slows its probing (by design: from where it stands, it may be the sick
+        // one); seeing enough of the majority fail to report the partition takes it up to a
+        // minute.
+        let detected = cluster.run(
+            until: {
+                (0..<10).allSatisfy { index in cluster.members["m\(index)"]?.partition?.isMinority == (index >= 6) }
+            }, limit: .seconds(60))
+        #expect(detected != nil, "\((0..<10).map { cluster.members["m\($0)"]?.partition })")
         cluster.network.heal()
         let healed = cluster.run(
             until: { cluster.everyoneSees(alive: Set((0..<10).map { "m\($0)" })) }, limit: .seconds(120))
@@ -242,10 +288,12 @@ struct MembershipScenarioTests {
 
 @Suite("Membership at scale")
 struct MembershipScaleTests {
-    @Test("100 members with 10 % packet loss for one virtual hour: no false failure")
-    func lossWithoutFalseFailures() throws {
+    /// Seed 7 once had a live member declared failed by the one member its refutation never
+    /// reached; it stays as a regression case.
+    @Test("100 members with 10 % packet loss for one virtual hour: no false failure", arguments: [7, 100] as [UInt64])
+    func lossWithoutFalseFailures(seed: UInt64) throws {
         let cluster = ClusterSimulation(
-            seed: 100,
+            seed: seed,
             conditions: LinkConditions(latency: .microseconds(300), jitter: .microseconds(200), lossRate: 0.1))
         defer { cluster.shutdown() }
         try cluster.add("m0", index: 0)
@@ -260,7 +308,11 @@ struct MembershipScaleTests {
             for case .nodeFailed(let member) in events { falseFailures.append("\(observer) failed \(member.name)") }
         }
         #expect(falseFailures.isEmpty, "\(falseFailures.prefix(10))")
-        #expect(cluster.everyoneSees(alive: everyone))
+        // Under 10 % loss a member is briefly suspected now and then; any such suspicion is
+        // refuted within a few periods.
+        #expect(
+            cluster.run(until: { cluster.everyoneSees(alive: everyone) }, step: .seconds(1), limit: .seconds(30)) != nil
+        )
     }
 
     @Test("100 members joining through a chain of seeds under 10 % loss all find each other")
