@@ -42,18 +42,55 @@ enum GossipCodec {
         return bytes
     }
 
+    // MARK: Sizes, computed without encoding
+
     /// Bytes `update` takes in a datagram, for packing updates within the size budget.
     static func encodedSize(of update: MemberUpdate) -> Int {
-        var bytes: [UInt8] = []
-        encode(update, into: &bytes)
-        return bytes.count
+        switch update {
+        case .alive(let name, let address, let incarnation, let tags):
+            1 + size(of: name) + size(of: address) + VarInt.encodedLength(incarnation) + size(of: tags)
+        case .suspect(let name, let incarnation, let from), .failed(let name, let incarnation, let from):
+            1 + size(of: name) + VarInt.encodedLength(incarnation) + size(of: from)
+        case .left(let name, let incarnation):
+            1 + size(of: name) + VarInt.encodedLength(incarnation)
+        }
     }
 
     /// Bytes `state` takes in a sync message.
     static func encodedSize(of state: MemberState) -> Int {
-        var bytes: [UInt8] = []
-        encode(state, into: &bytes)
-        return bytes.count
+        size(of: state.name) + size(of: state.address) + 1 + VarInt.encodedLength(state.incarnation)
+            + size(of: state.tags)
+    }
+
+    /// Bytes a datagram from `sender` carrying `message` and no updates takes at most (boot and
+    /// send time counted at their largest), so the rest of the budget can go to updates.
+    static func headerSize(sender: String, message: GossipMessage) -> Int {
+        let message =
+            switch message {
+            case .ping(let sequence, let target): 1 + VarInt.encodedLength(sequence) + size(of: target)
+            case .pingRequest(let sequence, let target, let address):
+                1 + VarInt.encodedLength(sequence) + size(of: target) + size(of: address)
+            case .ack(let sequence), .nack(let sequence): 1 + VarInt.encodedLength(sequence)
+            case .sync(let members, _, _):
+                2 + VarInt.encodedLength(UInt64(members.count)) + members.reduce(0) { $0 + encodedSize(of: $1) }
+            case .gossip: 1
+            }
+        return size(of: sender) + 2 * VarInt.encodedLength(VarInt.max) + message + 1
+    }
+
+    private static func size(of string: String) -> Int {
+        VarInt.encodedLength(UInt64(string.utf8.count)) + string.utf8.count
+    }
+
+    private static func size(of address: SocketAddress) -> Int {
+        switch address.host {
+        case .ipv4: 1 + 4 + 2
+        case .ipv6: 1 + 16 + 2
+        }
+    }
+
+    private static func size(of tags: [String: String]) -> Int {
+        tags.reduce(VarInt.encodedLength(UInt64(tags.count))) { $0 + size(of: $1.key) + size(of: $1.value) }
     }
 
     private static func encode(_ message: GossipMessage, into bytes: inout [UInt8]) {

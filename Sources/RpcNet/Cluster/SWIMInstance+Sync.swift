@@ -32,10 +32,11 @@ extension SWIMInstance {
             MemberState(name: name, address: address, status: .alive, incarnation: incarnation, tags: tags)
         ]
         states += members.values.map(\.state).sorted { $0.name < $1.name }
-        let header = GossipPacket(
-            sender: name, boot: VarInt.max, sentAt: VarInt.max,
-            message: .sync(members: [], replyWanted: true, join: true), updates: [])
-        let budget = bodyBudget - GossipCodec.encode(header).count - 4
+        // Room for the member count's varint to grow, and for a few piggybacked updates' count.
+        let budget =
+            bodyBudget
+            - GossipCodec.headerSize(sender: name, message: .sync(members: [], replyWanted: true, join: true))
+            - 4
         var chunk: [MemberState] = []
         var used = 0
         for state in states {

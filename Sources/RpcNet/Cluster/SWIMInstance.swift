@@ -284,8 +284,8 @@ struct SWIMInstance {
         _ message: GossipMessage, to destination: SocketAddress, preferring preferred: String? = nil,
         attaching extra: MemberUpdate? = nil
     ) {
-        let header = GossipPacket(sender: name, boot: VarInt.max, sentAt: VarInt.max, message: message, updates: [])
-        var budget = bodyBudget - GossipCodec.encode(header).count - 2
+        // The header counts one byte for the update count; 64 or more updates need a second.
+        var budget = bodyBudget - GossipCodec.headerSize(sender: name, message: message) - 1
         let limit = settings.retransmitMultiplier * Self.ceilLog10(activeCount + 2)
         var updates: [MemberUpdate] = []
         if let extra, !dissemination.contains(extra.name) {
