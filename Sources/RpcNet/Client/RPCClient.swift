@@ -31,6 +31,7 @@ public final class RPCClient: Sendable {
     private struct State {
         var connection: (any TransportConnection)?
         var dialing: Task<any TransportConnection, any Error>?
+        var closed = false
     }
 
     /// The client's settings.
@@ -84,11 +85,14 @@ public final class RPCClient: Sendable {
         _ = try await connection()
     }
 
-    /// Closes the current connection; later calls dial again, unless the client owns its
-    /// endpoint (``connect(to:configuration:reactor:logger:)``), which closes too.
+    /// Closes the current connection, and one still being dialled once it completes; later
+    /// calls fail with `unavailable`.
     public func close() {
         let connection = state.withLock { state in
-            defer { state.connection = nil }
+            defer {
+                state.connection = nil
+                state.closed = true
+            }
             return state.connection
         }
         connection?.close(code: 0, message: "client closed")
@@ -233,7 +237,8 @@ public final class RPCClient: Sendable {
             return connection
         case .dial(let dialer, let address, let serverName):
             // A live connection is the common case: it is returned without creating a task.
-            let (ready, pending) = state.withLock { state in
+            let (ready, pending) = try state.withLock { state throws(RPCStatus) in
+                guard !state.closed else { throw RPCStatus(code: .unavailable, message: "the client is closed") }
                 if let connection = state.connection, connection.closeReason == nil {
                     return (Optional(connection), Task<any TransportConnection, any Error>?.none)
                 }
@@ -246,9 +251,15 @@ public final class RPCClient: Sendable {
             guard let dialing = pending else { preconditionFailure("a dial is always pending here") }
             do {
                 let connection = try await dialing.value
-                state.withLock { state in
-                    state.connection = connection
+                let closed = state.withLock { state in
                     state.dialing = nil
+                    if !state.closed { state.connection = connection }
+                    return state.closed
+                }
+                // Closed while the dial was under way: the new connection is nobody's to keep.
+                guard !closed else {
+                    connection.close(code: 0, message: "client closed")
+                    throw RPCStatus(code: .unavailable, message: "the client is closed")
                 }
                 return connection
             } catch {

@@ -57,6 +57,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private let receiveBatch: ReceiveBatch
     private var routes: [ConnectionID: QUICConnection] = [:]
     private var connections: [ObjectIdentifier: QUICConnection] = [:]
+    /// Where datagrams that are not QUIC go, once ``sideChannel(maxDatagramSize:receiveQueueCapacity:)``
+    /// was asked for.
+    private let sideChannelSlot = Mutex<QUICSideChannel?>(nil)
     /// Server connections whose handshake has not completed (drives Retry under load).
     private var handshaking = 0
     private var waitingForWritable: [QUICConnection] = []
@@ -193,6 +196,31 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         logger.debug("quic endpoint closed", metadata: ["reason": "\(reason)"])
     }
 
+    /// Plain datagrams on this endpoint's port, beside QUIC (see ``QUICSideChannel``); the same
+    /// channel on every call. Datagrams that are not QUIC are dropped as malformed until this is
+    /// first called.
+    public func sideChannel(maxDatagramSize: Int = 1_400, receiveQueueCapacity: Int = 4096) -> QUICSideChannel {
+        sideChannelSlot.withLock { slot in
+            if let slot { return slot }
+            let channel = QUICSideChannel(
+                endpoint: self, maxDatagramSize: maxDatagramSize, receiveQueueCapacity: receiveQueueCapacity)
+            slot = channel
+            return channel
+        }
+    }
+
+    /// Writes one datagram on the socket (loop thread); false when it was not sent.
+    func sendRaw(_ payload: [UInt8], to destination: SocketAddress) -> Bool {
+        guard watcher != nil else { return false }
+        do {
+            return try payload.withUnsafeBytes { bytes throws(TransportError) in try socket.send(bytes, to: destination)
+            }
+        } catch {
+            logger.debug("side-channel send failed", metadata: ["destination": "\(destination)", "error": "\(error)"])
+            return false
+        }
+    }
+
     /// Waits until every connection of a closed endpoint was released (for leak checks).
     public func liveConnectionCount() async throws -> Int {
         try await reactor.submit { self.connections.count }
@@ -326,16 +354,26 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         }
         var versionCID = ngtcp2_version_cid()
         let decoded = ngtcp2_pkt_decode_version_cid(&versionCID, base, payload.count, ConnectionID.issuedLength)
-        guard decoded == 0, let dcid = versionCID.dcid else {
+        var id: ConnectionID?
+        if decoded == 0, let dcid = versionCID.dcid, versionCID.dcidlen <= Int(NGTCP2_MAX_CIDLEN) {
+            id = ConnectionID(UnsafeRawBufferPointer(start: dcid, count: versionCID.dcidlen))
+        }
+        if let id, let connection = routes[id] {
+            deliver(payload, from: source, to: connection)
+            return .delivered
+        }
+        // Not for a connection of ours: a side-channel datagram if it is shaped like one. A
+        // short-header packet with its fixed bit greased (RFC 9287, which ngtcp2 0.12 does) was
+        // routed above by its connection ID.
+        if QUICSideChannel.carries(firstByte: base[0]), let channel = sideChannelSlot.withLock({ $0 }) {
+            channel.deliver(payload, from: source)
+            return .delivered
+        }
+        guard decoded == 0, versionCID.dcid != nil else {
             return decoded == NGTCP2_ERR_VERSION_NEGOTIATION ? .unroutable : .malformed
         }
         guard versionCID.dcidlen <= Int(NGTCP2_MAX_CIDLEN), versionCID.scidlen <= Int(NGTCP2_MAX_CIDLEN) else {
             return .malformed
-        }
-        let id = ConnectionID(UnsafeRawBufferPointer(start: dcid, count: versionCID.dcidlen))
-        if let connection = routes[id] {
-            deliver(payload, from: source, to: connection)
-            return .delivered
         }
         guard listening, let serverTLS else { return .unroutable }
         var header = ngtcp2_pkt_hd()

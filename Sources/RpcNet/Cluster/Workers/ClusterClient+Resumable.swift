@@ -1,0 +1,139 @@
+import Synchronization
+import Transports
+
+extension ClusterClient {
+    /// Why a resumable stream moved to another worker.
+    public enum Failover: Sendable, Equatable, CustomStringConvertible {
+        /// The worker answered with this status (for example `unavailable` while it fails).
+        case failed(RPCStatus)
+        /// Nothing arrived for ``Configuration/streamStallTimeout``: killed, stalled or cut off.
+        case stalled(Duration)
+
+        public var description: String {
+            switch self {
+            case .failed(let status): "failed: \(status)"
+            case .stalled(let silence): "stalled: nothing for \(silence)"
+            }
+        }
+    }
+
+    /// Runs a server-streaming call that survives the loss of its worker.
+    ///
+    /// The stream starts from `start`. `handle` processes each response and returns the
+    /// position the application now acknowledges (for a token stream, the sequence number it
+    /// has taken). When the worker fails with `unavailable` or `aborted`, or sends nothing for
+    /// the stall timeout, the call moves to another worker chosen by the registry, preferring
+    /// ones that have not failed this stream, and `request` builds the request that resumes
+    /// from the last acknowledged position, so nothing is lost and, provided the service
+    /// resumes after that position, nothing repeats. `onSwitch` hears of every worker taken,
+    /// with the reason for leaving the previous one.
+    ///
+    /// Returns the last position when the stream ends normally. Fails with the worker's status
+    /// for other errors, and with ``ClusterClientError/noWorkerAvailable(filter:)`` when no
+    /// worker has been available for ``Configuration/workerWaitLimit``.
+    public func resumableStream<Position: Sendable>(
+        _ method: String, from start: Position, matching filter: [String: String] = [:],
+        options: CallOptions = CallOptions(), request: @escaping @Sendable (Position) -> [UInt8],
+        onSwitch: @escaping @Sendable (_ to: Worker, _ from: Worker?, _ reason: Failover?) -> Void = { _, _, _ in },
+        handle: @escaping @Sendable ([UInt8]) async throws -> Position
+    ) async throws -> Position {
+        let progress = StreamProgress(start)
+        var previous: (worker: Worker, reason: Failover)?
+        var failedWorkers: Set<String> = []
+        while true {
+            let lease = try await nextLease(matching: filter, avoiding: failedWorkers)
+            defer { lease.release() }
+            let worker = lease.worker
+            onSwitch(worker, previous?.worker, previous?.reason)
+            do {
+                let client = try await pool.checkOut(worker)
+                defer { pool.checkIn(worker.name) }
+                try await client.serverStreaming(method, request(progress.position), options: options) { responses in
+                    let responses = ResponseIterator(responses.makeAsyncIterator())
+                    while let message = try await self.next(from: responses, noting: progress) {
+                        progress.position = try await handle(message)
+                    }
+                }
+                return progress.position
+            } catch {
+                // The client reports every failure as a status; a stall is told apart by the
+                // note the response loop left.
+                if let silence = progress.takeStall() {
+                    previous = (worker, .stalled(silence))
+                } else if let status = error as? RPCStatus, status.code == .unavailable || status.code == .aborted {
+                    previous = (worker, .failed(status))
+                } else {
+                    throw error
+                }
+            }
+            logger.info(
+                "stream lost its worker; resuming elsewhere",
+                metadata: [
+                    "worker": "\(worker.name)", "reason": "\(previous!.reason)", "position": "\(progress.position)",
+                ])
+            failedWorkers.insert(worker.name)
+        }
+    }
+
+    /// A worker for the next leg of a stream: one that has not failed it if there is one, else
+    /// any (a failed worker may have recovered), waiting for one to appear up to the limit.
+    private func nextLease(matching filter: [String: String], avoiding failed: Set<String>) async throws -> WorkerLease
+    {
+        let giveUp = clock.now.advanced(by: configuration.workerWaitLimit)
+        while true {
+            if let lease = try? registry.select(matching: filter, excluding: failed) { return lease }
+            if let lease = try? registry.select(matching: filter) { return lease }
+            guard clock.now < giveUp else { throw ClusterClientError.noWorkerAvailable(filter: filter) }
+            try await clock.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// The next response; after the stall timeout of silence, notes the stall in `progress`
+    /// and fails, which ends the call.
+    private func next<Position>(
+        from responses: ResponseIterator, noting progress: StreamProgress<Position>
+    ) async throws -> [UInt8]? {
+        guard let limit = configuration.streamStallTimeout else { return try await responses.next() }
+        do {
+            return try await withDeadline(limit, on: clock) { try await responses.next() }
+        } catch let status as RPCStatus where status.code == .deadlineExceeded {
+            progress.noteStall(limit)
+            throw RPCStatus(code: .unavailable, message: "no message for \(limit)")
+        }
+    }
+}
+
+/// The acknowledged position of a resumable stream, written by the response handler and read
+/// when the stream resumes, and whether its last leg stalled.
+final class StreamProgress<Position: Sendable>: Sendable {
+    private let value: Mutex<(position: Position, stall: Duration?)>
+
+    init(_ start: Position) { value = Mutex((start, nil)) }
+
+    var position: Position {
+        get { value.withLock { $0.position } }
+        set { value.withLock { $0.position = newValue } }
+    }
+
+    func noteStall(_ silence: Duration) {
+        value.withLock { $0.stall = silence }
+    }
+
+    /// The stall noted since the last call, if any.
+    func takeStall() -> Duration? {
+        value.withLock { state in
+            defer { state.stall = nil }
+            return state.stall
+        }
+    }
+}
+
+/// A response iterator that a deadline's child task can advance. Only one task uses it at a
+/// time: the deadline waits for its child before returning, even when the deadline wins.
+private final class ResponseIterator: @unchecked Sendable {
+    private var iterator: MessageStream.AsyncIterator
+
+    init(_ iterator: MessageStream.AsyncIterator) { self.iterator = iterator }
+
+    func next() async throws -> [UInt8]? { try await iterator.next() }
+}

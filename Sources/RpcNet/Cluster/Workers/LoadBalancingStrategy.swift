@@ -1,0 +1,18 @@
+/// How a ``WorkerRegistry`` picks one worker among those that match a request.
+public enum LoadBalancingStrategy: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    /// Each worker in turn, in name order: an even spread when calls cost about the same.
+    case roundRobin
+    /// A worker drawn at random: no shared state between selectors, even on average.
+    case random
+    /// The worker with the fewest calls and streams in flight through this registry (ties go
+    /// round-robin): the choice when calls differ in length, such as streams. Recommended.
+    case leastConnections
+
+    public var description: String {
+        switch self {
+        case .roundRobin: "RoundRobin"
+        case .random: "Random"
+        case .leastConnections: "LeastConnections"
+        }
+    }
+}

@@ -1,0 +1,98 @@
+public import Logging
+import Synchronization
+import Transports
+
+/// The workers of a cluster, and which one a call should go to.
+///
+/// A worker is an alive member whose tags include ``selector`` (`role=worker` by default). The
+/// registry keeps no copy of the membership: every selection reads the member table as it is,
+/// so a tag change is seen at once, a member that turns suspect, fails or leaves stops being
+/// handed out at once, and a recovered one comes back at once. What the registry keeps is the
+/// load: the calls and streams in flight to each worker through it, counted by ``WorkerLease``.
+public final class WorkerRegistry: Sendable {
+    /// The membership workers are found in.
+    public let membership: ClusterMembership
+    /// How a worker is chosen among those that match.
+    public let strategy: LoadBalancingStrategy
+    /// Tags every worker carries.
+    public let selector: [String: String]
+    private let logger: Logger
+
+    private struct State {
+        var load: [String: Int] = [:]
+        var cursor = 0
+        var random: SeededGenerator
+    }
+
+    private let state: Mutex<State>
+
+    /// A registry of the members of `membership` tagged with `selector`.
+    public init(
+        membership: ClusterMembership, strategy: LoadBalancingStrategy = .leastConnections,
+        selector: [String: String] = ["role": "worker"], randomSeed: UInt64 = .random(in: 0...UInt64.max),
+        logger: Logger = Logger(label: "rpcnet.registry")
+    ) {
+        self.membership = membership
+        self.strategy = strategy
+        self.selector = selector
+        self.logger = logger
+        state = Mutex(State(random: SeededGenerator(seed: randomSeed)))
+    }
+
+    /// The workers now, in name order, with their load: the pool status.
+    public var workers: [Worker] {
+        let members = candidates(matching: [:], excluding: [])
+        return state.withLock { state in members.map { Worker(member: $0, load: state.load[$0.name, default: 0]) } }
+    }
+
+    /// Calls and streams in flight through this registry, over all workers (departed ones
+    /// included until their calls end).
+    public var totalLoad: Int {
+        state.withLock { $0.load.values.reduce(0, +) }
+    }
+
+    /// Chooses a worker whose tags also include `filter`, other than those in `excluding`, and
+    /// counts the caller's call against it until the lease is released.
+    ///
+    /// Throws ``ClusterClientError/noWorkerAvailable(filter:)`` when none qualifies.
+    public func select(
+        matching filter: [String: String] = [:], excluding: Set<String> = []
+    ) throws(ClusterClientError) -> WorkerLease {
+        let members = candidates(matching: filter, excluding: excluding)
+        guard !members.isEmpty else { throw .noWorkerAvailable(filter: filter) }
+        let worker = state.withLock { state -> Worker in
+            let chosen: ClusterMember
+            switch strategy {
+            case .roundRobin:
+                chosen = members[state.cursor % members.count]
+                state.cursor &+= 1
+            case .random:
+                chosen = members[Int(state.random.next() % UInt64(members.count))]
+            case .leastConnections:
+                let least = members.map { state.load[$0.name, default: 0] }.min()!
+                let idle = members.filter { state.load[$0.name, default: 0] == least }
+                chosen = idle[state.cursor % idle.count]
+                state.cursor &+= 1
+            }
+            state.load[chosen.name, default: 0] += 1
+            return Worker(member: chosen, load: state.load[chosen.name]!)
+        }
+        logger.trace("selected worker", metadata: ["worker": "\(worker.name)", "load": "\(worker.load)"])
+        return WorkerLease(worker: worker, registry: self)
+    }
+
+    /// A lease on `name` ended.
+    func released(_ name: String) {
+        state.withLock { state in
+            guard let current = state.load[name] else { return }
+            state.load[name] = current > 1 ? current - 1 : nil
+        }
+    }
+
+    private func candidates(matching filter: [String: String], excluding: Set<String>) -> [ClusterMember] {
+        let wanted = selector.merging(filter) { _, requested in requested }
+        return membership.members(status: .alive, tags: wanted)
+            .filter { $0.name != membership.name && !excluding.contains($0.name) }
+            .sorted { $0.name < $1.name }
+    }
+}

@@ -1,0 +1,87 @@
+import Synchronization
+
+/// Plain datagrams sharing a ``QUICEndpoint``'s UDP port: how a cluster node gossips on the same
+/// address it serves RPC on, so one address names a node.
+///
+/// The two are told apart as the endpoint reads each datagram. One whose destination connection
+/// ID belongs to a connection of ours is QUIC. Otherwise, one whose first byte has both high bits
+/// clear comes here: every QUIC v1 packet that could start a connection is a long-header packet
+/// (`0x80`), and a short-header packet (`0x40`, the fixed bit, which RFC 9287 lets peers clear)
+/// is only meaningful for an existing connection. Gossip's first byte is its version, 1
+/// (docs/PROTOCOL.md §7.2). Anything sent through this channel must start with such a byte, or
+/// the receiving endpoint would take it for QUIC; a datagram whose bytes 1… happen to equal one
+/// of the receiver's connection IDs (16 random bytes) would be taken for QUIC too, and dropped.
+///
+/// Sends are handed to the loop thread and written on the endpoint's socket; a datagram the
+/// kernel refuses (buffer full) is dropped and not counted as sent, as UDP may drop it anyway.
+public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
+    /// Whether `firstByte` starts a datagram for the side channel rather than a QUIC packet.
+    public static func carries(firstByte: UInt8) -> Bool {
+        firstByte & 0xC0 == 0
+    }
+
+    public var localAddress: SocketAddress { endpoint.localAddress }
+    public let maxDatagramSize: Int
+
+    private let endpoint: QUICEndpoint
+    private let incoming: AsyncQueue<Datagram>
+    private let handler = DatagramHandlerSlot()
+    private let stats = Mutex(DatagramStatistics())
+    private let closed = Atomic<Bool>(false)
+
+    init(endpoint: QUICEndpoint, maxDatagramSize: Int, receiveQueueCapacity: Int) {
+        self.endpoint = endpoint
+        self.maxDatagramSize = maxDatagramSize
+        incoming = AsyncQueue(capacity: receiveQueueCapacity)
+    }
+
+    /// A snapshot of the channel's counters.
+    public var statistics: DatagramStatistics {
+        stats.withLock { $0 }
+    }
+
+    public func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError) {
+        guard !closed.load(ordering: .relaxed) else { throw .endpointClosed }
+        guard payload.count <= maxDatagramSize else {
+            stats.withLock { $0.droppedOversized += 1 }
+            throw .messageTooLarge(size: payload.count, limit: maxDatagramSize)
+        }
+        precondition(
+            payload.first.map(Self.carries(firstByte:)) ?? false, "a side-channel datagram must not look like QUIC")
+        endpoint.reactor.execute { [self] in
+            if endpoint.sendRaw(payload, to: destination) { stats.withLock { $0.sent += 1 } }
+        }
+    }
+
+    public func receive() async throws -> Datagram? {
+        try await incoming.next()
+    }
+
+    public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
+        self.handler.set(handler)
+    }
+
+    /// Stops the channel; the endpoint and its connections carry on.
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        incoming.finish()
+    }
+
+    /// A datagram the endpoint read for us (loop thread).
+    func deliver(_ payload: UnsafeRawBufferPointer, from source: SocketAddress) {
+        guard !closed.load(ordering: .relaxed) else { return }
+        guard payload.count <= maxDatagramSize else {
+            stats.withLock { $0.droppedOversized += 1 }
+            return
+        }
+        let datagram = Datagram(payload: Array(payload), source: source)
+        if let handler = handler.current {
+            handler(datagram)
+            stats.withLock { $0.received += 1 }
+        } else if incoming.push(datagram) {
+            stats.withLock { $0.received += 1 }
+        } else {
+            stats.withLock { $0.droppedQueueFull += 1 }
+        }
+    }
+}
