@@ -10,9 +10,14 @@ CERTS := certs/ca.pem
 setup:
 	@scripts/setup.sh
 
+# The cluster example (Examples/Cluster): director, two workers and a client on 127.0.0.1, the
+# client's worker killed with SIGKILL mid-stream and restarted; prints a timeline.
 demo: setup
-	$(SWIFT) build -c release --product rpcnet-echo
-	.build/release/rpcnet-echo demo --messages 5
+	$(SWIFT) build -c release --product director
+	$(SWIFT) build -c release --product worker
+	$(SWIFT) build -c release --product client
+	$(SWIFT) build -c release --product cluster-demo
+	.build/release/cluster-demo
 
 # Tests run optimised (with -enable-testing for @testable imports) in their own build folder:
 # the simulated-cluster scenarios (100 members for a virtual hour, 1,000 members joining) take

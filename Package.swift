@@ -15,6 +15,10 @@ let package = Package(
         .library(name: "Transports", targets: ["Transports"]),
         .executable(name: "rpcnet-echo", targets: ["EchoDemo"]),
         .executable(name: "rpcnet-bench", targets: ["RpcNetBenchmarks"]),
+        .executable(name: "director", targets: ["ClusterDirector"]),
+        .executable(name: "worker", targets: ["ClusterWorker"]),
+        .executable(name: "client", targets: ["ClusterClientExample"]),
+        .executable(name: "cluster-demo", targets: ["ClusterDemo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -63,6 +67,36 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/EchoDemo",
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ClusterExample",
+            dependencies: ["RpcNet", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/Cluster/Shared",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "ClusterDirector",
+            dependencies: ["ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/Cluster/Director",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "ClusterWorker",
+            dependencies: ["ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/Cluster/Worker",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "ClusterClientExample",
+            dependencies: ["ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/Cluster/Client",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "ClusterDemo",
+            dependencies: ["ClusterExample", .product(name: "Logging", package: "swift-log")],
+            path: "Examples/Cluster/Demo",
             swiftSettings: strictSwift
         ),
         .executableTarget(

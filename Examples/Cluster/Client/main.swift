@@ -1,0 +1,133 @@
+import ClusterExample
+import Foundation
+import Logging
+import RpcNet
+import Synchronization
+
+// The client: asks the director for a worker, connects straight to it and streams tokens. When
+// the worker fails (an error response, a killed process, a stall), it goes back to the director,
+// gets another worker and continues after the last token it has: none lost, none repeated.
+
+ExampleEnvironment.bootstrapLogging()
+let directorAddress = ExampleEnvironment.string("DIRECTOR_ADDR", default: "127.0.0.1:61000")
+let tokenLimit = UInt64(ExampleEnvironment.string("TOKEN_LIMIT", default: "0")) ?? 0
+let stallLimit = ExampleEnvironment.milliseconds("TOKEN_STALL_MS", default: 1000)
+let certificates = ExampleEnvironment.certificates
+let configuration = RPCConfiguration().withTrustedCA("\(certificates)/ca.pem").withKeepAlive(.seconds(1))
+let reactor = try Reactor.start(name: "client")
+
+say("📡 Starting Client - connecting to director at \(directorAddress)")
+let director = try await RPCClient.connect(to: directorAddress, configuration: configuration, reactor: reactor)
+say("✅ connected to director")
+
+/// Asks the director for a worker; the returned task holds the assignment open until cancelled.
+func assignment(avoiding avoid: [String]) async throws -> (Assignment, Task<Void, Never>) {
+    let (assignments, continuation) = AsyncThrowingStream.makeStream(of: Assignment.self)
+    let hold = Task {
+        do {
+            try await director.serverStreaming(Methods.assign, AssignRequest(avoid: avoid), of: Assignment.self) {
+                replies in
+                for try await assignment in replies { continuation.yield(assignment) }
+            }
+            continuation.finish()
+        } catch {
+            continuation.finish(throwing: error)
+        }
+    }
+    for try await assignment in assignments { return (assignment, hold) }
+    throw RPCStatus(code: .unavailable, message: "the director sent no assignment")
+}
+
+/// The stream's state, shared with the stall watchdog.
+final class Progress: Sendable {
+    let last = Atomic<UInt64>(0)
+    let received = Atomic<Int>(0)
+    let problems = Atomic<Int>(0)
+    let lastTokenAt = Atomic<UInt64>(0)
+}
+let progress = Progress()
+let clock = MonotonicClock()
+var avoid: [String] = []
+
+while tokenLimit == 0 || progress.last.load(ordering: .relaxed) < tokenLimit {
+    let (assigned, hold): (Assignment, Task<Void, Never>)
+    do {
+        (assigned, hold) = try await assignment(avoiding: avoid)
+    } catch {
+        say("⏳ no worker available yet (\(error)); asking again")
+        try await Task.sleep(for: .milliseconds(500))
+        continue
+    }
+    defer { hold.cancel() }
+    say("🔀 director assigned worker - establishing direct connection (\(assigned.label) at \(assigned.address))")
+    let reason: String
+    do {
+        let worker = try await RPCClient.connect(to: assigned.address, configuration: configuration, reactor: reactor)
+        defer { worker.close() }
+        say("✅ direct connection established to worker")
+        say("📤 creating request stream")
+        let after = progress.last.load(ordering: .relaxed)
+        progress.lastTokenAt.store(clock.now.nanoseconds, ordering: .relaxed)
+        let stream = Task {
+            try await worker.serverStreaming(
+                Methods.generate, GenerateRequest(prompt: "hello", after: after, through: tokenLimit), of: Token.self
+            ) { tokens in
+                say("🌊 stream opened successfully, starting to consume responses")
+                for try await token in tokens {
+                    progress.lastTokenAt.store(clock.now.nanoseconds, ordering: .relaxed)
+                    let last = progress.last.load(ordering: .relaxed)
+                    guard token.sequence == last + 1 else {
+                        progress.problems.add(1, ordering: .relaxed)
+                        say("❌ token \(token.sequence) after \(last): \(token.sequence <= last ? "repeated" : "gap")")
+                        if token.sequence > last { progress.last.store(token.sequence, ordering: .relaxed) }
+                        continue
+                    }
+                    progress.last.store(token.sequence, ordering: .relaxed)
+                    let total = progress.received.add(1, ordering: .relaxed).newValue
+                    say(
+                        "📦 received token (sequence=\(token.sequence), text=\"\(token.text)\", total=\(total)) from \(token.worker)"
+                    )
+                }
+            }
+        }
+        // A killed worker sends nothing at all: silence past the stall limit ends the stream.
+        let watchdog = Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(50))
+                let silent = clock.now.nanoseconds &- progress.lastTokenAt.load(ordering: .relaxed)
+                if silent > UInt64(stallLimit.nanoseconds) {
+                    stream.cancel()
+                    return true
+                }
+            }
+            return false
+        }
+        let outcome = await stream.result
+        watchdog.cancel()
+        if case .success = outcome { break }
+        if (try? await watchdog.value) == true {
+            reason = "no token for \(stallLimit)"
+        } else if case .failure(let error) = outcome {
+            reason = "\(error)"
+        } else {
+            reason = "stream ended"
+        }
+    } catch {
+        reason = "\(error)"
+    }
+    say(
+        "⚠️  worker \(assigned.label) failed (\(reason)) - returning to director, resuming after token \(progress.last.load(ordering: .relaxed))"
+    )
+    avoid = [assigned.worker]
+}
+
+let problems = progress.problems.load(ordering: .relaxed)
+let last = progress.last.load(ordering: .relaxed)
+if problems == 0 {
+    say("✅ received \(last) tokens in order: none lost, none repeated")
+} else {
+    say("❌ \(problems) tokens out of order in \(last)")
+}
+director.close()
+await reactor.shutdown()
+exit(problems == 0 ? 0 : 1)

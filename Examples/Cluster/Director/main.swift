@@ -1,0 +1,83 @@
+import ClusterExample
+import Foundation
+import Logging
+import RpcNet
+
+// The director: a cluster member that finds workers by gossip (WorkerRegistry), hands one to each
+// client with LeastConnections, and holds the assignment while the client's call stays open.
+
+ExampleEnvironment.bootstrapLogging()
+let logger = Logger(label: "director")
+let address = ExampleEnvironment.string("DIRECTOR_ADDR", default: "127.0.0.1:61000")
+say("🎯 Starting Director at \(address)")
+say("📁 Loading certificates from \"\(ExampleEnvironment.certificates)/server.pem\"")
+let node = try await ClusterNode.start(name: "director", address: address, tags: ["role": "director"], logger: logger)
+node.membership.start()
+say("✅ Director registered itself in cluster")
+say("✅ Cluster enabled - Director is now discoverable")
+let registry = WorkerRegistry(membership: node.membership, strategy: .leastConnections, logger: logger)
+say("🔄 Load balancing strategy: \(registry.strategy)")
+
+node.server.register(Methods.assign) { (request: AssignRequest, replies: TypedMessageWriter<Assignment>, context) in
+    let filter = try TagFilter.parse(request.filter)
+    let lease: WorkerLease
+    do {
+        lease = try registry.select(matching: filter, excluding: Set(request.avoid))
+    } catch {
+        // Every worker is one to avoid: better one of them than none.
+        guard let fallback = try? registry.select(matching: filter) else {
+            throw RPCStatus(code: .unavailable, message: "\(error)")
+        }
+        lease = fallback
+    }
+    defer { lease.release() }
+    let worker = lease.worker
+    say(
+        "🔀 assigned \(worker.tags["label"] ?? worker.name) to client \(context.remoteAddress) (\(worker.load) connections)"
+    )
+    try await replies.send(
+        Assignment(worker: worker.name, label: worker.tags["label"] ?? worker.name, address: "\(worker.address)"))
+    // Held until the client ends the call (cancellation ends the sleep).
+    while true { try await Task.sleep(for: .seconds(3600)) }
+}
+
+/// Prints the pool as the registry sees it.
+func reportPool() {
+    let workers = registry.workers
+    say("📊 Worker pool status: \(workers.count) workers available")
+    for worker in workers {
+        say("   - \(worker.tags["label"] ?? worker.name) at \(worker.address) (\(worker.load) connections)")
+    }
+}
+
+let events = Task {
+    for await event in node.membership.events {
+        switch event {
+        case .nodeJoined(let member): say("👋 \(member.name) joined (\(member.tags["role"] ?? "no role"))")
+        case .nodeLeft(let member): say("🚪 \(member.name) left")
+        case .nodeFailed(let member): say("💀 \(member.name) failed: removed from the pool")
+        case .nodeRecovered(let member): say("🔁 \(member.name) recovered")
+        case .nodeTagsUpdated(let member, _):
+            say(
+                "🏷️  \(member.name) tags: \(member.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
+            )
+        case .partitionDetected(let status): say("⚠️  partition detected: \(status)")
+        case .partitionHealed: say("✅ partition healed")
+        case .lagged(let dropped): logger.warning("event subscriber lagged", metadata: ["dropped": "\(dropped)"])
+        }
+        reportPool()
+    }
+}
+
+reportPool()
+say("🚀 Director ready - listening on \(node.endpoint.localAddress)")
+let termination = TerminationSignal()
+let serving = Task { await node.serve() }
+await termination.wait()
+say("👋 Director leaving the cluster")
+await node.membership.leave()
+node.membership.shutdown()
+await node.server.shutdown(gracePeriod: .seconds(1))
+node.endpoint.close()
+events.cancel()
+await serving.value

@@ -1,0 +1,71 @@
+/// What the director, the workers and the client say to each other (compact binary codec).
+
+/// Method names.
+public enum Methods {
+    /// Director: assigns a worker and holds the assignment while the call stays open, so the
+    /// director's LeastConnections counts the clients each worker serves.
+    public static let assign = "Director.assign"
+    /// Worker: streams tokens after a sequence number.
+    public static let generate = "Worker.generate"
+}
+
+/// A client's request for a worker.
+public struct AssignRequest: Codable, Sendable {
+    /// Workers that just failed this client, to be avoided if possible.
+    public var avoid: [String]
+    /// Tags the worker must carry, as `key=value[,key=value]` (may be empty).
+    public var filter: String
+
+    public init(avoid: [String] = [], filter: String = "") {
+        self.avoid = avoid
+        self.filter = filter
+    }
+}
+
+/// The worker the director chose.
+public struct Assignment: Codable, Sendable {
+    /// The worker's member name.
+    public var worker: String
+    /// Its label tag.
+    public var label: String
+    /// Where it serves RPC (`host:port`).
+    public var address: String
+
+    public init(worker: String, label: String, address: String) {
+        self.worker = worker
+        self.label = label
+        self.address = address
+    }
+}
+
+/// A request for tokens.
+public struct GenerateRequest: Codable, Sendable {
+    /// The prompt (the example's tokens do not depend on it).
+    public var prompt: String
+    /// The last sequence number the client has; the stream starts after it.
+    public var after: UInt64
+    /// The last sequence number wanted (0: unlimited).
+    public var through: UInt64
+
+    public init(prompt: String, after: UInt64, through: UInt64) {
+        self.prompt = prompt
+        self.after = after
+        self.through = through
+    }
+}
+
+/// One token of a stream.
+public struct Token: Codable, Sendable {
+    /// 1, 2, 3… across the whole stream, whichever worker produced it.
+    public var sequence: UInt64
+    /// `token-<sequence>`.
+    public var text: String
+    /// The worker that produced it.
+    public var worker: String
+
+    public init(sequence: UInt64, text: String, worker: String) {
+        self.sequence = sequence
+        self.text = text
+        self.worker = worker
+    }
+}

@@ -1,0 +1,92 @@
+import ClusterExample
+import Foundation
+import Logging
+import RpcNet
+import Synchronization
+
+// A worker: joins the cluster through the director, tags itself role=worker and label=…, and
+// streams tokens. With WORKER_FAILURE_ENABLED it fails on a cycle and recovers.
+
+ExampleEnvironment.bootstrapLogging()
+let label = ExampleEnvironment.string("WORKER_LABEL", default: "worker-1")
+let address = ExampleEnvironment.string("WORKER_ADDR", default: "127.0.0.1:62001")
+let director = ExampleEnvironment.string("DIRECTOR_ADDR", default: "127.0.0.1:61000")
+let failureEnabled = ExampleEnvironment.flag("WORKER_FAILURE_ENABLED")
+let tokenInterval = ExampleEnvironment.milliseconds("TOKEN_INTERVAL_MS", default: 100)
+// The failure cycle's phases (the chapter's 10 s running, warning 3 s before, 5 s failed); the
+// tests shorten them.
+let runningTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_RUN_MS", default: 10_000)
+let failedTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_DOWN_MS", default: 5_000)
+let warning = min(Duration.seconds(3), runningTime)
+let logger = Logger(label: label)
+
+say("👷 Starting Worker '\(label)' at \(address)")
+say("🔌 Binding server to \(address)...")
+let node = try await ClusterNode.start(name: label, address: address, tags: [:], logger: logger)
+say("✅ Server bound successfully")
+
+/// Whether the simulated failure is on: streams fail with `unavailable` meanwhile.
+let failing = Atomic<Bool>(false)
+
+node.server.register(Methods.generate) { (request: GenerateRequest, tokens: TypedMessageWriter<Token>, context) in
+    say("📥 stream from \(context.remoteAddress), resuming after token \(request.after)")
+    var sequence = request.after
+    while request.through == 0 || sequence < request.through {
+        try await Task.sleep(for: tokenInterval)
+        if failing.load(ordering: .relaxed) {
+            throw RPCStatus(code: .unavailable, message: "worker '\(label)' failed (simulated)")
+        }
+        sequence += 1
+        try await tokens.send(Token(sequence: sequence, text: "token-\(sequence)", worker: label))
+    }
+}
+let serving = Task { await node.serve() }
+
+say("🌐 Enabling cluster, connecting to director at \(director)...")
+await node.membership.join(seeds: [try SocketAddress(parsing: director)])
+say("✅ Cluster enabled, connected to director")
+say("🏷️  Tagging worker with role=worker and label=\(label)...")
+try node.membership.setTags(["role": "worker", "label": label])
+say("✅ Worker '\(label)' joined cluster with role=worker")
+
+let events = Task {
+    for await event in node.membership.events {
+        switch event {
+        case .nodeJoined(let member): say("👋 cluster event: \(member.name) joined")
+        case .nodeLeft(let member): say("🚪 cluster event: \(member.name) left")
+        case .nodeFailed(let member): say("💀 cluster event: \(member.name) failed")
+        case .nodeRecovered(let member): say("🔁 cluster event: \(member.name) recovered")
+        default: logger.debug("cluster event", metadata: ["event": "\(event)"])
+        }
+    }
+}
+
+let failureCycle = Task {
+    guard failureEnabled else { return }
+    say("🎲 Failure simulation enabled: \(runningTime) running, \(failedTime) failed, repeating")
+    while !Task.isCancelled {
+        try await Task.sleep(for: runningTime - warning)
+        say("⚠️  Simulating worker failure in \(warning)...")
+        try await Task.sleep(for: warning)
+        failing.store(true, ordering: .relaxed)
+        // Off the director's list while failed: it only hands out members tagged role=worker.
+        try node.membership.setTags(["role": "worker-failed", "label": label])
+        say("💥 Worker failed!")
+        try await Task.sleep(for: failedTime)
+        say("🔄 Worker recovering...")
+        failing.store(false, ordering: .relaxed)
+        try node.membership.setTags(["role": "worker", "label": label])
+        say("✅ Worker recovered and ready to serve!")
+    }
+}
+
+say("🚀 Worker '\(label)' is running and ready to handle requests")
+await TerminationSignal().wait()
+say("👋 Worker '\(label)' leaving the cluster")
+failureCycle.cancel()
+await node.membership.leave()
+node.membership.shutdown()
+await node.server.shutdown(gracePeriod: .milliseconds(500))
+node.endpoint.close()
+events.cancel()
+await serving.value

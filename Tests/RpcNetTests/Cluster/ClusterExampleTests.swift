@@ -1,0 +1,119 @@
+import Foundation
+import Synchronization
+import Testing
+
+@testable import Transports
+
+/// The cluster example (Examples/Cluster) run as processes on 127.0.0.1: real QUIC, gossip on the
+/// same ports, real signals. The binaries are built with the tests (`swift build --build-tests`).
+@Suite("Cluster example as processes", .serialized)
+struct ClusterExampleTests {
+    @Test("make demo's scenario: kill -9 of the client's worker mid-stream, then restart", .timeLimit(.minutes(2)))
+    func demoScenario() throws {
+        let demo = try ExampleProcess("cluster-demo")
+        defer { demo.stop() }
+        let status = demo.wait(seconds: 90)
+        let output = demo.output
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("✅ received 240 tokens in order: none lost, none repeated"), "\(output)")
+        #expect(output.contains("✅ demo passed"))
+    }
+
+    @Test(
+        "the failure simulation: error responses send the client to another worker, losing nothing",
+        .timeLimit(.minutes(2)))
+    func failureSimulation() throws {
+        let ports = try (0..<3).map { _ in try Self.freePort() }
+        let director = "127.0.0.1:\(ports[0])"
+        let common = ["DIRECTOR_ADDR": director, "TOKEN_INTERVAL_MS": "20", "RPCNET_LOG": "error"]
+        let directorProcess = try ExampleProcess("director", environment: common)
+        defer { directorProcess.stop() }
+        #expect(directorProcess.waitFor("Director ready", seconds: 15))
+        // Only the failing worker at first, so the client starts on it.
+        let failing = try ExampleProcess(
+            "worker",
+            environment: common.merging([
+                "WORKER_LABEL": "worker-a", "WORKER_ADDR": "127.0.0.1:\(ports[1])", "WORKER_FAILURE_ENABLED": "true",
+                "WORKER_FAILURE_RUN_MS": "2000", "WORKER_FAILURE_DOWN_MS": "1500",
+            ]) { $1 })
+        defer { failing.stop() }
+        #expect(directorProcess.waitFor("1 workers available", seconds: 15))
+        let client = try ExampleProcess(
+            "client", environment: common.merging(["TOKEN_LIMIT": "250", "TOKEN_STALL_MS": "500"]) { $1 })
+        defer { client.stop() }
+        let healthy = try ExampleProcess(
+            "worker",
+            environment: common.merging(["WORKER_LABEL": "worker-b", "WORKER_ADDR": "127.0.0.1:\(ports[2])"]) { $1 })
+        defer { healthy.stop() }
+        #expect(client.wait(seconds: 60) == 0, "\(client.output)")
+        let output = client.output
+        #expect(output.contains("✅ received 250 tokens in order: none lost, none repeated"), "\(output)")
+        #expect(output.contains("worker worker-a failed (unavailable"), "\(output)")
+        #expect(output.contains("from worker-b"))
+        #expect(failing.output.contains("💥 Worker failed!"))
+    }
+}
+
+extension ClusterExampleTests {
+    /// A UDP port free on 127.0.0.1 now (bound, then released for a child process to take).
+    static func freePort() throws -> UInt16 {
+        let socket = try UDPSocket(binding: .loopback())
+        defer { socket.close() }
+        return socket.localAddress.port
+    }
+}
+
+/// One of the example's binaries, run with `environment` added; its output is collected.
+private final class ExampleProcess: Sendable {
+    private let process: Process
+    private let collected = Mutex("")
+
+    init(_ executable: String, environment: [String: String] = [:]) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent(executable)
+        process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let handle = pipe.fileHandleForReading
+        Thread.detachNewThread { [self] in
+            while case let chunk = handle.availableData, !chunk.isEmpty {
+                collected.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
+            }
+        }
+    }
+
+    var output: String { collected.withLock { $0 } }
+
+    /// Whether `text` appeared in the output within `seconds`.
+    func waitFor(_ text: String, seconds: Double) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if output.contains(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+
+    /// The exit status, or nil if the process still runs after `seconds`.
+    func wait(seconds: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        usleep(50_000)  // let the reader take the last bytes
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// SIGTERM (a graceful leave), then SIGKILL after a second.
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(1)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
