@@ -21,7 +21,7 @@ struct RpcNetBench: AsyncParsableCommand {
     var certs = "certs"
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster (or cluster-processes, cluster-simulated)."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls)."
     )
     var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
@@ -60,6 +60,10 @@ struct RpcNetBench: AsyncParsableCommand {
             say("")
         }
         if chosen.contains("bulk") { try await bulkSection() }
+        if chosen.contains("cluster") || chosen.contains("cluster-calls") {
+            try await WorkerPoolBenchmarks(certs: certs, calls: roundTrips * 4).run()
+            say("")
+        }
         let processes = chosen.contains("cluster") || chosen.contains("cluster-processes")
         let simulations = chosen.contains("cluster") || chosen.contains("cluster-simulated")
         if processes || simulations {

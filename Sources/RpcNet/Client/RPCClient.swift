@@ -79,6 +79,11 @@ public final class RPCClient: Sendable {
         self.onClose = {}
     }
 
+    /// Whether a connection is established and open now (no dial is needed for the next call).
+    var isConnected: Bool {
+        state.withLock { state in state.connection.map { $0.closeReason == nil } ?? false }
+    }
+
     /// Connects now rather than at the first call, so that an unreachable server or a TLS
     /// failure shows up at once; fails with ``RPCStatus/Code-swift.struct/unavailable``.
     public func connect() async throws {

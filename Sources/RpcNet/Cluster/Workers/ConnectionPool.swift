@@ -43,6 +43,8 @@ final class ConnectionPool: Sendable {
     /// kept then.
     func checkOut(_ worker: Worker) async throws(RPCStatus) -> RPCClient {
         let client = try lease(worker)
+        // The common case: an open connection, and no race to set up.
+        if client.isConnected { return client }
         let failure: RPCStatus
         switch await connect(client) {
         case .some(.success): return client
