@@ -37,7 +37,7 @@ public enum ClusterEvent: Sendable, Equatable, CustomStringConvertible {
 ///
 /// "Known" members are the last known membership: everyone alive, suspect or failed (not those
 /// that left). A member that can reach only a minority of them is on the minority side; one
-/// that can reach a majority but has lost at least a third of them at once reports the
+/// that can reach a majority but has lost at least a third of them (and more than one) reports the
 /// majority side, so both sides of a split report it.
 public struct PartitionStatus: Sendable, Equatable, CustomStringConvertible {
     /// Members reachable from here, this one included.

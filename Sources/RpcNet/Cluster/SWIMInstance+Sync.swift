@@ -90,7 +90,8 @@ extension SWIMInstance {
     }
 
     /// Reports a partition when this member has reached only a minority of the last known
-    /// membership, or has lost at least a third of it, for the grace period; and its end.
+    /// membership, or has lost at least a third of it (two members at least), for the grace
+    /// period; and its end.
     mutating func checkPartition(now: MonotonicInstant) {
         // Counted from the indexes the state machine keeps, not by walking every record: this
         // runs four times a second on every member.
@@ -98,7 +99,9 @@ extension SWIMInstance {
         let known = activeNames.count + failed + 1
         let reachable = activeNames.count - suspicions.count + 1
         let lost = known - reachable
-        let cutOff = known >= 3 && (reachable * 2 <= known || lost * 3 >= known)
+        // One member lost is a failure, not a partition: in a cluster of three it is also a
+        // third, and every single crash would be reported as a split.
+        let cutOff = known >= 3 && (reachable * 2 <= known || (lost >= 2 && lost * 3 >= known))
         if !cutOff {
             partitionSuspectedSince = nil
             if partition != nil {

@@ -9,10 +9,10 @@ import Testing
 @Suite("Cluster example as processes", .serialized)
 struct ClusterExampleTests {
     @Test("make demo's scenario: kill -9 of the client's worker mid-stream, then restart", .timeLimit(.minutes(2)))
-    func demoScenario() throws {
+    func demoScenario() async throws {
         let demo = try ExampleProcess("cluster-demo")
         defer { demo.stop() }
-        let status = demo.wait(seconds: 90)
+        let status = await demo.wait(seconds: 90)
         let output = demo.output
         #expect(status == 0, "\(output)")
         #expect(output.contains("✅ received 240 tokens in order: none lost, none repeated"), "\(output)")
@@ -22,13 +22,13 @@ struct ClusterExampleTests {
     @Test(
         "the failure simulation: error responses send the client to another worker, losing nothing",
         .timeLimit(.minutes(2)))
-    func failureSimulation() throws {
+    func failureSimulation() async throws {
         let ports = try (0..<3).map { _ in try Self.freePort() }
         let director = "127.0.0.1:\(ports[0])"
         let common = ["DIRECTOR_ADDR": director, "TOKEN_INTERVAL_MS": "20", "RPCNET_LOG": "error"]
         let directorProcess = try ExampleProcess("director", environment: common)
         defer { directorProcess.stop() }
-        #expect(directorProcess.waitFor("Director ready", seconds: 15))
+        #expect(await directorProcess.waitFor("Director ready", seconds: 15))
         // Only the failing worker at first, so the client starts on it.
         let failing = try ExampleProcess(
             "worker",
@@ -37,7 +37,7 @@ struct ClusterExampleTests {
                 "WORKER_FAILURE_RUN_MS": "2000", "WORKER_FAILURE_DOWN_MS": "1500",
             ]) { $1 })
         defer { failing.stop() }
-        #expect(directorProcess.waitFor("1 workers available", seconds: 15))
+        #expect(await directorProcess.waitFor("1 workers available", seconds: 15))
         let client = try ExampleProcess(
             "client", environment: common.merging(["TOKEN_LIMIT": "250", "TOKEN_STALL_MS": "500"]) { $1 })
         defer { client.stop() }
@@ -45,7 +45,7 @@ struct ClusterExampleTests {
             "worker",
             environment: common.merging(["WORKER_LABEL": "worker-b", "WORKER_ADDR": "127.0.0.1:\(ports[2])"]) { $1 })
         defer { healthy.stop() }
-        #expect(client.wait(seconds: 60) == 0, "\(client.output)")
+        #expect(await client.wait(seconds: 60) == 0, "\(client.output)")
         let output = client.output
         #expect(output.contains("✅ received 250 tokens in order: none lost, none repeated"), "\(output)")
         #expect(output.contains("worker worker-a failed (unavailable"), "\(output)")
@@ -89,21 +89,24 @@ private final class ExampleProcess: Sendable {
 
     var output: String { collected.withLock { $0 } }
 
+    // The waits poll with Task.sleep: a blocked thread of the cooperative pool (2 on CI) would
+    // starve the asynchronous tests running beside these.
+
     /// Whether `text` appeared in the output within `seconds`.
-    func waitFor(_ text: String, seconds: Double) -> Bool {
+    func waitFor(_ text: String, seconds: Double) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if output.contains(text) { return true }
-            usleep(20_000)
+            try? await Task.sleep(for: .milliseconds(20))
         }
         return false
     }
 
     /// The exit status, or nil if the process still runs after `seconds`.
-    func wait(seconds: Double) -> Int32? {
+    func wait(seconds: Double) async -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        usleep(50_000)  // let the reader take the last bytes
+        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        try? await Task.sleep(for: .milliseconds(50))  // let the reader take the last bytes
         return process.isRunning ? nil : process.terminationStatus
     }
 
