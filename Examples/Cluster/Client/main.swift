@@ -45,6 +45,40 @@ final class Progress: Sendable {
     let problems = Atomic<Int>(0)
     let lastTokenAt = Atomic<UInt64>(0)
 }
+/// How one leg of the stream ended.
+enum LegEnd: Sendable {
+    case finished
+    case failed(String)
+}
+
+/// Connects straight to the assigned worker and takes tokens after `after`, checking their order.
+func streamTokens(from assigned: Assignment, after: UInt64) async throws {
+    let worker = try await RPCClient.connect(to: assigned.address, configuration: configuration, reactor: reactor)
+    defer { worker.close() }
+    say("✅ direct connection established to worker")
+    say("📤 creating request stream")
+    try await worker.serverStreaming(
+        Methods.generate, GenerateRequest(prompt: "hello", after: after, through: tokenLimit), of: Token.self
+    ) { tokens in
+        say("🌊 stream opened successfully, starting to consume responses")
+        for try await token in tokens {
+            progress.lastTokenAt.store(clock.now.nanoseconds, ordering: .relaxed)
+            let last = progress.last.load(ordering: .relaxed)
+            guard token.sequence == last + 1 else {
+                progress.problems.add(1, ordering: .relaxed)
+                say("❌ token \(token.sequence) after \(last): \(token.sequence <= last ? "repeated" : "gap")")
+                if token.sequence > last { progress.last.store(token.sequence, ordering: .relaxed) }
+                continue
+            }
+            progress.last.store(token.sequence, ordering: .relaxed)
+            let total = progress.received.add(1, ordering: .relaxed).newValue
+            say(
+                "📦 received token (sequence=\(token.sequence), text=\"\(token.text)\", total=\(total)) from \(token.worker)"
+            )
+        }
+    }
+}
+
 let progress = Progress()
 let clock = MonotonicClock()
 var avoid: [String] = []
@@ -60,61 +94,34 @@ while tokenLimit == 0 || progress.last.load(ordering: .relaxed) < tokenLimit {
     }
     defer { hold.cancel() }
     say("🔀 director assigned worker - establishing direct connection (\(assigned.label) at \(assigned.address))")
-    let reason: String
-    do {
-        let worker = try await RPCClient.connect(to: assigned.address, configuration: configuration, reactor: reactor)
-        defer { worker.close() }
-        say("✅ direct connection established to worker")
-        say("📤 creating request stream")
-        let after = progress.last.load(ordering: .relaxed)
-        progress.lastTokenAt.store(clock.now.nanoseconds, ordering: .relaxed)
-        let stream = Task {
-            try await worker.serverStreaming(
-                Methods.generate, GenerateRequest(prompt: "hello", after: after, through: tokenLimit), of: Token.self
-            ) { tokens in
-                say("🌊 stream opened successfully, starting to consume responses")
-                for try await token in tokens {
-                    progress.lastTokenAt.store(clock.now.nanoseconds, ordering: .relaxed)
-                    let last = progress.last.load(ordering: .relaxed)
-                    guard token.sequence == last + 1 else {
-                        progress.problems.add(1, ordering: .relaxed)
-                        say("❌ token \(token.sequence) after \(last): \(token.sequence <= last ? "repeated" : "gap")")
-                        if token.sequence > last { progress.last.store(token.sequence, ordering: .relaxed) }
-                        continue
-                    }
-                    progress.last.store(token.sequence, ordering: .relaxed)
-                    let total = progress.received.add(1, ordering: .relaxed).newValue
-                    say(
-                        "📦 received token (sequence=\(token.sequence), text=\"\(token.text)\", total=\(total)) from \(token.worker)"
-                    )
-                }
-            }
+    let after = progress.last.load(ordering: .relaxed)
+    // The leg ends at the first of: the stream finishing or failing, or the stall watchdog. The
+    // watchdog covers the connection too: a worker killed a moment ago may still be assigned,
+    // and its handshake would only time out much later, so that is not waited for.
+    let (ends, ended) = AsyncStream.makeStream(of: LegEnd.self)
+    progress.lastTokenAt.store(clock.now.nanoseconds, ordering: .relaxed)
+    let stream = Task {
+        do {
+            try await streamTokens(from: assigned, after: after)
+            ended.yield(.finished)
+        } catch {
+            ended.yield(.failed("\(error)"))
         }
-        // A killed worker sends nothing at all: silence past the stall limit ends the stream.
-        let watchdog = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(50))
-                let silent = clock.now.nanoseconds &- progress.lastTokenAt.load(ordering: .relaxed)
-                if silent > UInt64(stallLimit.nanoseconds) {
-                    stream.cancel()
-                    return true
-                }
-            }
-            return false
-        }
-        let outcome = await stream.result
-        watchdog.cancel()
-        if case .success = outcome { break }
-        if (try? await watchdog.value) == true {
-            reason = "no token for \(stallLimit)"
-        } else if case .failure(let error) = outcome {
-            reason = "\(error)"
-        } else {
-            reason = "stream ended"
-        }
-    } catch {
-        reason = "\(error)"
     }
+    let watchdog = Task {
+        while !Task.isCancelled {
+            try await Task.sleep(for: .milliseconds(50))
+            if clock.now.nanoseconds &- progress.lastTokenAt.load(ordering: .relaxed) > UInt64(stallLimit.nanoseconds) {
+                ended.yield(.failed("no token for \(stallLimit)"))
+                return
+            }
+        }
+    }
+    var legEnds = ends.makeAsyncIterator()
+    let end = await legEnds.next()
+    stream.cancel()
+    watchdog.cancel()
+    guard case .failed(let reason) = end else { break }
     say(
         "⚠️  worker \(assigned.label) failed (\(reason)) - returning to director, resuming after token \(progress.last.load(ordering: .relaxed))"
     )

@@ -26,21 +26,26 @@ struct DemoFailure: Error, CustomStringConvertible {
     let description: String
 }
 
-/// A free UDP port on 127.0.0.1 (bound, then released for the child to take).
-func freePort() throws -> Int {
-    let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    defer { close(socket) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
+/// `count` distinct free UDP ports on 127.0.0.1: all bound at once, then released for the
+/// children to take.
+func freePorts(_ count: Int) throws -> [Int] {
+    var sockets: [Int32] = []
+    defer { for socket in sockets { close(socket) } }
+    return try (0..<count).map { _ in
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        sockets.append(socket)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0
+            }
         }
+        guard bound else { throw DemoFailure(description: "no free UDP port on 127.0.0.1") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
-    guard bound else { throw DemoFailure(description: "no free UDP port on 127.0.0.1") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Waits up to `limit` for `condition`, saying what it waits for every few seconds.
@@ -63,7 +68,7 @@ func wait<T>(for what: String, limit: Double, _ condition: () -> T?) throws -> T
 
 _ = Demo.start
 let tokens = 240
-let ports = try (0..<3).map { _ in try freePort() }
+let ports = try freePorts(3)
 let director = "127.0.0.1:\(ports[0])"
 let quiet =
     ProcessInfo.processInfo.environment["RPCNET_LOG"] == nil && ProcessInfo.processInfo.environment["RUST_LOG"] == nil

@@ -75,9 +75,6 @@ let termination = TerminationSignal()
 let serving = Task { await node.serve() }
 await termination.wait()
 say("👋 Director leaving the cluster")
-await node.membership.leave()
-node.membership.shutdown()
-await node.server.shutdown(gracePeriod: .seconds(1))
-node.endpoint.close()
+await node.leaveAndStop(gracePeriod: .seconds(1))
 events.cancel()
 await serving.value

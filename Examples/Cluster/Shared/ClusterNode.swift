@@ -38,6 +38,15 @@ public struct ClusterNode: Sendable {
     public func serve() async {
         await server.serve(endpoint)
     }
+
+    /// Leaves the cluster (others see it at once), lets calls in flight finish for
+    /// `gracePeriod`, and closes the endpoint, which ends ``serve()``.
+    public func leaveAndStop(gracePeriod: Duration) async {
+        await membership.leave()
+        membership.shutdown()
+        await server.shutdown(gracePeriod: gracePeriod)
+        endpoint.close()
+    }
 }
 
 extension ProcessInfo {

@@ -19,6 +19,8 @@ let runningTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_RUN_MS", defau
 let failedTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_DOWN_MS", default: 5_000)
 let warning = min(Duration.seconds(3), runningTime)
 let logger = Logger(label: label)
+// Installed first, so that even a worker stopped during start-up leaves the cluster.
+let termination = TerminationSignal()
 
 say("👷 Starting Worker '\(label)' at \(address)")
 say("🔌 Binding server to \(address)...")
@@ -81,12 +83,9 @@ let failureCycle = Task {
 }
 
 say("🚀 Worker '\(label)' is running and ready to handle requests")
-await TerminationSignal().wait()
+await termination.wait()
 say("👋 Worker '\(label)' leaving the cluster")
 failureCycle.cancel()
-await node.membership.leave()
-node.membership.shutdown()
-await node.server.shutdown(gracePeriod: .milliseconds(500))
-node.endpoint.close()
+await node.leaveAndStop(gracePeriod: .milliseconds(500))
 events.cancel()
 await serving.value

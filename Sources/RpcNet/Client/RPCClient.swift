@@ -254,24 +254,29 @@ public final class RPCClient: Sendable {
             }
             if let ready { return ready }
             guard let dialing = pending else { preconditionFailure("a dial is always pending here") }
+            let connection: any TransportConnection
             do {
-                let connection = try await dialing.value
-                let closed = state.withLock { state in
-                    state.dialing = nil
-                    if !state.closed { state.connection = connection }
-                    return state.closed
-                }
-                // Closed while the dial was under way: the new connection is nobody's to keep.
-                guard !closed else {
-                    connection.close(code: 0, message: "client closed")
-                    throw RPCStatus(code: .unavailable, message: "the client is closed")
-                }
-                return connection
+                connection = try await dialing.value
             } catch {
-                state.withLock { $0.dialing = nil }
+                // Only this dial's own waiters clear it: a newer dial may have started since.
+                state.withLock { if $0.dialing == dialing { $0.dialing = nil } }
                 logger.debug("connect failed", metadata: ["address": "\(address)", "error": "\(error)"])
                 throw RPCStatus(code: .unavailable, message: "cannot connect to \(address): \(error)")
             }
+            // The first waiter of this dial stores its connection, unless the client was closed
+            // meanwhile; a late waiter of an older dial uses it without storing it.
+            let closed = state.withLock { state -> Bool in
+                if state.dialing == dialing {
+                    state.dialing = nil
+                    if !state.closed { state.connection = connection }
+                }
+                return state.closed
+            }
+            guard !closed else {
+                connection.close(code: 0, message: "client closed")
+                throw RPCStatus(code: .unavailable, message: "the client is closed")
+            }
+            return connection
         }
     }
 }

@@ -50,7 +50,8 @@ public final class ClusterMembership: Sendable {
     private let configuration: Configuration
     /// Wall-clock nanoseconds when this membership was created: names this run, so peers can
     /// tell its clock readings from a previous run's, and grows from run to run, so a datagram
-    /// recorded during an earlier run cannot be replayed as news (§7.6 of PROTOCOL.md).
+    /// recorded during an earlier run is refused while this run is heard from (`ReplayRecord`,
+    /// §7.6 of PROTOCOL.md).
     private let boot = UInt64(max(Date().timeIntervalSince1970, 0) * 1e9) & VarInt.max
     private let state: Mutex<ShellState>
     private let metrics: MembershipMetrics

@@ -46,8 +46,9 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
             stats.withLock { $0.droppedOversized += 1 }
             throw .messageTooLarge(size: payload.count, limit: maxDatagramSize)
         }
-        precondition(
-            payload.first.map(Self.carries(firstByte:)) ?? false, "a side-channel datagram must not look like QUIC")
+        guard let first = payload.first, Self.carries(firstByte: first) else {
+            throw .invalidDatagram("a side-channel datagram must start with a byte whose two high bits are clear")
+        }
         endpoint.reactor.execute { [self] in
             if endpoint.sendRaw(payload, to: destination) { stats.withLock { $0.sent += 1 } }
         }

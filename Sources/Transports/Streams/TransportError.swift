@@ -19,6 +19,9 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
     case invalidConfiguration(String)
     /// The endpoint has been closed.
     case endpointClosed
+    /// A datagram the transport cannot carry as given (for example, one a side channel would
+    /// deliver as QUIC).
+    case invalidDatagram(String)
 
     public var description: String {
         switch self {
@@ -31,6 +34,7 @@ public enum TransportError: Error, Equatable, Sendable, CustomStringConvertible 
             "\(operation) failed: \(String(cString: strerror(errno))) (errno \(errno))"
         case .invalidConfiguration(let message): "invalid configuration: \(message)"
         case .endpointClosed: "endpoint closed"
+        case .invalidDatagram(let reason): "invalid datagram: \(reason)"
         }
     }
 }

@@ -23,7 +23,7 @@ struct ClusterExampleTests {
         "the failure simulation: error responses send the client to another worker, losing nothing",
         .timeLimit(.minutes(2)))
     func failureSimulation() async throws {
-        let ports = try (0..<3).map { _ in try Self.freePort() }
+        let ports = try Self.freePorts(3)
         let director = "127.0.0.1:\(ports[0])"
         let common = ["DIRECTOR_ADDR": director, "TOKEN_INTERVAL_MS": "20", "RPCNET_LOG": "error"]
         let directorProcess = try ExampleProcess("director", environment: common)
@@ -55,11 +55,12 @@ struct ClusterExampleTests {
 }
 
 extension ClusterExampleTests {
-    /// A UDP port free on 127.0.0.1 now (bound, then released for a child process to take).
-    static func freePort() throws -> UInt16 {
-        let socket = try UDPSocket(binding: .loopback())
-        defer { socket.close() }
-        return socket.localAddress.port
+    /// `count` distinct UDP ports free on 127.0.0.1 now: all bound at once, then released for
+    /// child processes to take.
+    static func freePorts(_ count: Int) throws -> [UInt16] {
+        let sockets = try (0..<count).map { _ in try UDPSocket(binding: .loopback()) }
+        defer { for socket in sockets { socket.close() } }
+        return sockets.map(\.localAddress.port)
     }
 }
 

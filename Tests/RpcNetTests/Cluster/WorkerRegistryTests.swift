@@ -187,4 +187,27 @@ struct ClusterClientTests {
         #expect(log.dropFirst().first?.contains("failed") == true, "\(log)")
         #expect(log.last?.contains("stalled") == true, "\(log)")
     }
+
+    @Test("a resumable stream fails once its client is closed, and gives up when every leg fails at once")
+    func resumableStreamEnds() async throws {
+        let workers = try SimulatedWorkers(workers: 2)
+        try await workers.run {
+            for name in ["w1", "w2"] { workers.setFailing(name, true) }
+            do {
+                _ = try await workers.client.resumableStream(
+                    "Tokens.stream", from: 0, request: { Array("\($0)/100".utf8) }, handle: { _ in 0 })
+                Issue.record("the stream should have given up")
+            } catch ClusterClientError.exhausted(let attempts) {
+                // Three legs in a row delivered nothing (maxAttempts), each failing unavailable.
+                #expect(attempts.count == 3)
+                #expect(attempts.allSatisfy { $0.status.code == .unavailable })
+            }
+            workers.client.close()
+            await #expect(throws: ClusterClientError.closed) {
+                _ = try await workers.client.resumableStream(
+                    "Tokens.stream", from: 0, request: { Array("\($0)/100".utf8) }, handle: { _ in 0 })
+            }
+            #expect(workers.registry.totalLoad == 0)
+        }
+    }
 }

@@ -28,36 +28,53 @@ extension ClusterClient {
     /// resumes after that position, nothing repeats. `onSwitch` hears of every worker taken,
     /// with the reason for leaving the previous one.
     ///
+    /// `options.timeout` bounds the whole stream, failovers included. After a leg that failed
+    /// without delivering anything, the next waits a little longer (100 ms, doubling to 1 s);
+    /// ``Configuration/maxAttempts`` such legs in a row end the stream with
+    /// ``ClusterClientError/exhausted(attempts:)``.
+    ///
     /// Returns the last position when the stream ends normally. Fails with the worker's status
-    /// for other errors, and with ``ClusterClientError/noWorkerAvailable(filter:)`` when no
-    /// worker has been available for ``Configuration/workerWaitLimit``.
+    /// for other errors, with ``ClusterClientError/noWorkerAvailable(filter:)`` when no worker
+    /// has been available for ``Configuration/workerWaitLimit``, and with
+    /// ``ClusterClientError/closed`` once the client is closed.
     public func resumableStream<Position: Sendable>(
         _ method: String, from start: Position, matching filter: [String: String] = [:],
         options: CallOptions = CallOptions(), request: @escaping @Sendable (Position) -> [UInt8],
         onSwitch: @escaping @Sendable (_ to: Worker, _ from: Worker?, _ reason: Failover?) -> Void = { _, _, _ in },
         handle: @escaping @Sendable ([UInt8]) async throws -> Position
     ) async throws -> Position {
+        let deadline = (options.timeout ?? configuration.rpc.defaultTimeout).map { clock.now.advanced(by: $0) }
         let progress = StreamProgress(start)
         var previous: (worker: Worker, reason: Failover)?
         var failedWorkers: Set<String> = []
+        var fruitless: [ClusterClientError.Attempt] = []
         while true {
+            var legOptions = options
+            if let deadline {
+                let left = clock.now.duration(to: deadline)
+                guard left > .zero else {
+                    throw RPCStatus(code: .deadlineExceeded, message: "the stream ran out of time")
+                }
+                legOptions.timeout = left
+            }
             let lease = try await nextLease(matching: filter, avoiding: failedWorkers)
             defer { lease.release() }
             let worker = lease.worker
             onSwitch(worker, previous?.worker, previous?.reason)
+            let delivered = progress.delivered
             do {
-                let client = try await pool.checkOut(worker)
-                defer { pool.checkIn(worker.name) }
-                try await client.serverStreaming(method, request(progress.position), options: options) { responses in
+                let client = try await pool.checkOut(worker, within: legOptions.timeout)
+                defer { pool.checkIn(worker.name, client) }
+                try await client.serverStreaming(method, request(progress.position), options: legOptions) { responses in
                     let responses = ResponseIterator(responses.makeAsyncIterator())
                     while let message = try await self.next(from: responses, noting: progress) {
-                        progress.position = try await handle(message)
+                        progress.acknowledge(try await handle(message))
                     }
                 }
                 return progress.position
             } catch {
                 // The client reports every failure as a status; a stall is told apart by the
-                // note the response loop left.
+                // note the stall timer left, not by a status a server could send too.
                 if let silence = progress.takeStall() {
                     previous = (worker, .stalled(silence))
                 } else if let status = error as? RPCStatus, status.code == .unavailable || status.code == .aborted {
@@ -72,6 +89,20 @@ extension ClusterClient {
                     "worker": "\(worker.name)", "reason": "\(previous!.reason)", "position": "\(progress.position)",
                 ])
             failedWorkers.insert(worker.name)
+            if progress.delivered > delivered {
+                fruitless.removeAll()
+            } else {
+                let status: RPCStatus =
+                    switch previous!.reason {
+                    case .failed(let status): status
+                    case .stalled(let silence): RPCStatus(code: .unavailable, message: "nothing for \(silence)")
+                    }
+                fruitless.append(.init(worker: worker.name, status: status))
+                guard fruitless.count < configuration.maxAttempts else {
+                    throw ClusterClientError.exhausted(attempts: fruitless)
+                }
+                try await clock.sleep(for: min(.milliseconds(100) * (1 << (fruitless.count - 1)), .seconds(1)))
+            }
         }
     }
 
@@ -89,30 +120,53 @@ extension ClusterClient {
     }
 
     /// The next response; after the stall timeout of silence, notes the stall in `progress`
-    /// and fails, which ends the call.
+    /// and fails, which ends the call. The read that lost the race is not waited for: ending
+    /// the call aborts the stream, which ends it.
     private func next<Position>(
         from responses: ResponseIterator, noting progress: StreamProgress<Position>
     ) async throws -> [UInt8]? {
         guard let limit = configuration.streamStallTimeout else { return try await responses.next() }
-        do {
-            return try await withDeadline(limit, on: clock) { try await responses.next() }
-        } catch let status as RPCStatus where status.code == .deadlineExceeded {
+        let outcome = FirstOutcome<Result<[UInt8]?, any Error>?>()
+        let timer = clock.schedule(after: limit) { outcome.resolve(nil) }
+        Task {
+            do {
+                outcome.resolve(.success(try await responses.next()))
+            } catch {
+                outcome.resolve(.failure(error))
+            }
+        }
+        let result = await withTaskCancellationHandler {
+            await outcome.value
+        } onCancel: {
+            outcome.resolve(.failure(CancellationError()))
+        }
+        clock.cancel(timer)
+        guard let result else {
             progress.noteStall(limit)
             throw RPCStatus(code: .unavailable, message: "no message for \(limit)")
         }
+        return try result.get()
     }
 }
 
 /// The acknowledged position of a resumable stream, written by the response handler and read
 /// when the stream resumes, and whether its last leg stalled.
 final class StreamProgress<Position: Sendable>: Sendable {
-    private let value: Mutex<(position: Position, stall: Duration?)>
+    private let value: Mutex<(position: Position, delivered: Int, stall: Duration?)>
 
-    init(_ start: Position) { value = Mutex((start, nil)) }
+    init(_ start: Position) { value = Mutex((start, 0, nil)) }
 
-    var position: Position {
-        get { value.withLock { $0.position } }
-        set { value.withLock { $0.position = newValue } }
+    /// The last position acknowledged.
+    var position: Position { value.withLock { $0.position } }
+
+    /// Responses handled so far, over every leg.
+    var delivered: Int { value.withLock { $0.delivered } }
+
+    func acknowledge(_ position: Position) {
+        value.withLock {
+            $0.position = position
+            $0.delivered += 1
+        }
     }
 
     func noteStall(_ silence: Duration) {
@@ -128,8 +182,8 @@ final class StreamProgress<Position: Sendable>: Sendable {
     }
 }
 
-/// A response iterator that a deadline's child task can advance. Only one task uses it at a
-/// time: the deadline waits for its child before returning, even when the deadline wins.
+/// A response iterator that the stall race's task can advance. One task uses it at a time:
+/// after a stall, the abandoned read is the last, since the call ends.
 private final class ResponseIterator: @unchecked Sendable {
     private var iterator: MessageStream.AsyncIterator
 

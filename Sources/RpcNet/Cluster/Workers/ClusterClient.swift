@@ -61,8 +61,13 @@ public final class ClusterClient: Sendable {
     /// Worker connections held now, in use or idle.
     public var pooledConnections: Int { pool.count }
 
-    /// Closes every worker connection; calls in flight fail.
+    /// Closes every worker connection; calls in flight fail, later ones fail with
+    /// ``ClusterClientError/closed``.
     public func close() {
+        pool.close()
+    }
+
+    deinit {
         pool.close()
     }
 
@@ -122,14 +127,14 @@ public final class ClusterClient: Sendable {
             }
             let client: RPCClient
             do {
-                client = try await pool.checkOut(worker)
-            } catch {
+                client = try await pool.checkOut(worker, within: attemptOptions.timeout)
+            } catch let status as RPCStatus where status.code == .unavailable {
                 logger.info(
-                    "worker unreachable, trying another", metadata: ["worker": "\(worker.name)", "error": "\(error)"])
-                attempts.append(.init(worker: worker.name, status: error))
+                    "worker unreachable, trying another", metadata: ["worker": "\(worker.name)", "error": "\(status)"])
+                attempts.append(.init(worker: worker.name, status: status))
                 continue
             }
-            defer { pool.checkIn(worker.name) }
+            defer { pool.checkIn(worker.name, client) }
             do {
                 return try await call(client, worker, attemptOptions)
             } catch let status as RPCStatus where idempotent && status.code == .unavailable {

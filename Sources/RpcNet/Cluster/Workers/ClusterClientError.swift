@@ -6,6 +6,8 @@ public enum ClusterClientError: Error, Sendable, Equatable, CustomStringConverti
     case invalidFilter(String)
     /// Every attempt failed; `attempts` lists each worker tried and the status it failed with.
     case exhausted(attempts: [Attempt])
+    /// The cluster client was closed.
+    case closed
 
     /// One worker tried by a call and what went wrong.
     public struct Attempt: Sendable, Equatable, CustomStringConvertible {
@@ -23,6 +25,7 @@ public enum ClusterClientError: Error, Sendable, Equatable, CustomStringConverti
             filter.isEmpty ? "no worker available" : "no worker available matching \(filter.sorted { $0.key < $1.key })"
         case .invalidFilter(let text): "invalid tag filter \"\(text)\" (expected key=value[,key=value…])"
         case .exhausted(let attempts): "every attempt failed: \(attempts.map(\.description).joined(separator: "; "))"
+        case .closed: "the cluster client is closed"
         }
     }
 }

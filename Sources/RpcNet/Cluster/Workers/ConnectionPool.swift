@@ -38,33 +38,35 @@ final class ConnectionPool: Sendable {
     /// Connections held, in use or idle.
     var count: Int { state.withLock { $0.entries.count } }
 
-    /// The connection to `worker`, connected, counted in use until ``checkIn(_:)``. Fails with
-    /// `unavailable` when the dial fails or takes longer than the connect timeout; nothing is
-    /// kept then.
-    func checkOut(_ worker: Worker) async throws(RPCStatus) -> RPCClient {
+    /// The connection to `worker`, connected, counted in use until ``checkIn(_:_:failed:)``.
+    /// Fails with ``ClusterClientError/closed`` once the pool is closed, and with an
+    /// `unavailable` status when the dial fails or takes longer than the connect timeout or
+    /// `limit`, whichever is shorter (`cancelled` when the caller is); nothing is kept then.
+    func checkOut(_ worker: Worker, within limit: Duration? = nil) async throws -> RPCClient {
         let client = try lease(worker)
         // The common case: an open connection, and no race to set up.
         if client.isConnected { return client }
+        let timeout = min(configuration.connectTimeout, limit ?? configuration.connectTimeout)
         let failure: RPCStatus
-        switch await connect(client) {
+        switch await connect(client, within: timeout) {
         case .some(.success): return client
         case .some(.failure(let status)):
-            failure = RPCStatus(code: .unavailable, message: "cannot connect to \(worker.name): \(status.message)")
+            failure =
+                status.code == .cancelled
+                ? status : RPCStatus(code: .unavailable, message: "cannot connect to \(worker.name): \(status.message)")
         case .none:
-            failure = RPCStatus(
-                code: .unavailable,
-                message: "connecting to \(worker.name) timed out after \(configuration.connectTimeout)")
+            failure = RPCStatus(code: .unavailable, message: "connecting to \(worker.name) timed out after \(timeout)")
         }
-        checkIn(worker.name, failed: true)
+        checkIn(worker.name, client, failed: true)
         throw failure
     }
 
-    /// Connects `client` unless the connect timeout passes first (`nil`). A dial that loses the
-    /// race is not waited for: not every transport can abandon a handshake at once, and the
-    /// closed client closes the connection should the dial complete later.
-    private func connect(_ client: RPCClient) async -> Result<Void, RPCStatus>? {
+    /// Connects `client` unless `timeout` passes first (`nil`) or the caller is cancelled. A
+    /// dial that loses the race is not waited for: not every transport can abandon a handshake
+    /// at once, and the closed client closes the connection should the dial complete later.
+    private func connect(_ client: RPCClient, within timeout: Duration) async -> Result<Void, RPCStatus>? {
         let outcome = FirstOutcome<Result<Void, RPCStatus>?>()
-        let timer = clock.schedule(after: configuration.connectTimeout) { outcome.resolve(nil) }
+        let timer = clock.schedule(after: timeout) { outcome.resolve(nil) }
         Task {
             do {
                 try await client.connect()
@@ -73,16 +75,21 @@ final class ConnectionPool: Sendable {
                 outcome.resolve(.failure(RPCClient.status(for: error)))
             }
         }
-        let result = await outcome.value
+        let result = await withTaskCancellationHandler {
+            await outcome.value
+        } onCancel: {
+            outcome.resolve(.failure(RPCStatus(code: .cancelled, message: "cancelled by the caller")))
+        }
         clock.cancel(timer)
         return result
     }
 
-    /// Returns a connection checked out for `name`; a `failed` one is closed and forgotten once
-    /// nothing else uses it.
-    func checkIn(_ name: String, failed: Bool = false) {
+    /// Returns `client`, checked out for `name`; a `failed` one is closed and forgotten once
+    /// nothing else uses it. A client the pool has since replaced (the worker moved) is not
+    /// counted against its successor.
+    func checkIn(_ name: String, _ client: RPCClient, failed: Bool = false) {
         let (closing, arm) = state.withLock { state -> (RPCClient?, Bool) in
-            guard var entry = state.entries[name] else { return (nil, false) }
+            guard var entry = state.entries[name], entry.client === client else { return (nil, false) }
             entry.inUse -= 1
             entry.lastUsed = clock.now
             if failed, entry.inUse == 0 {
@@ -110,7 +117,7 @@ final class ConnectionPool: Sendable {
         for client in clients { client.close() }
     }
 
-    private func lease(_ worker: Worker) throws(RPCStatus) -> RPCClient {
+    private func lease(_ worker: Worker) throws(ClusterClientError) -> RPCClient {
         let (client, replaced) = state.withLock { state -> (RPCClient?, RPCClient?) in
             guard !state.closed else { return (nil, nil) }
             var replaced: RPCClient?
@@ -130,7 +137,7 @@ final class ConnectionPool: Sendable {
             return (client, replaced)
         }
         replaced?.close()
-        guard let client else { throw RPCStatus(code: .unavailable, message: "the cluster client is closed") }
+        guard let client else { throw .closed }
         return client
     }
 
