@@ -210,4 +210,18 @@ struct ClusterClientTests {
             #expect(workers.registry.totalLoad == 0)
         }
     }
+
+    @Test("pooled connections are reused per worker and closed after the idle timeout")
+    func idleEviction() async throws {
+        let workers = try SimulatedWorkers(workers: 2, strategy: .roundRobin) { $0.idleTimeout = .seconds(5) }
+        try await workers.run {
+            for _ in 0..<10 { _ = try await workers.client.unary("Work.who", []) }
+            #expect(workers.client.pooledConnections == 2)
+            try await workers.cluster.clock.sleep(for: .seconds(12))
+            #expect(workers.client.pooledConnections == 0)
+            // A later call dials again.
+            _ = try await workers.client.unary("Work.who", [])
+            #expect(workers.client.pooledConnections == 1)
+        }
+    }
 }
