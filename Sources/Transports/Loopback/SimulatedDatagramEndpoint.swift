@@ -10,19 +10,18 @@ public final class SimulatedDatagramEndpoint: DatagramTransport {
     public let maxDatagramSize: Int
 
     private let network: SimulatedNetwork
-    private let incoming: AsyncQueue<Datagram>
-    private let handler = DatagramHandlerSlot()
+    private let inbox: DatagramInbox
     private let closed = Atomic<Bool>(false)
 
     init(network: SimulatedNetwork, address: SocketAddress, receiveQueueCapacity: Int, maxDatagramSize: Int) {
         self.network = network
         self.localAddress = address
         self.maxDatagramSize = maxDatagramSize
-        incoming = AsyncQueue(capacity: receiveQueueCapacity)
+        inbox = DatagramInbox(capacity: receiveQueueCapacity)
     }
 
     public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
-        self.handler.set(handler)
+        inbox.setHandler(handler)
     }
 
     public func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError) {
@@ -34,21 +33,17 @@ public final class SimulatedDatagramEndpoint: DatagramTransport {
     }
 
     public func receive() async throws -> Datagram? {
-        try await incoming.next()
+        try await inbox.next()
     }
 
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         network.unbind(self)
-        incoming.finish()
+        inbox.finish()
     }
 
     /// Takes a datagram from the network; false when the queue is full.
     func accept(_ datagram: Datagram) -> Bool {
-        if let handler = handler.current {
-            handler(datagram)
-            return true
-        }
-        return incoming.push(datagram)
+        inbox.delivery(datagram)
     }
 }

@@ -24,15 +24,14 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
     public let maxDatagramSize: Int
 
     private let endpoint: QUICEndpoint
-    private let incoming: AsyncQueue<Datagram>
-    private let handler = DatagramHandlerSlot()
+    private let inbox: DatagramInbox
     private let stats = Mutex(DatagramStatistics())
     private let closed = Atomic<Bool>(false)
 
     init(endpoint: QUICEndpoint, maxDatagramSize: Int, receiveQueueCapacity: Int) {
         self.endpoint = endpoint
         self.maxDatagramSize = maxDatagramSize
-        incoming = AsyncQueue(capacity: receiveQueueCapacity)
+        inbox = DatagramInbox(capacity: receiveQueueCapacity)
     }
 
     /// A snapshot of the channel's counters.
@@ -55,17 +54,17 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
     }
 
     public func receive() async throws -> Datagram? {
-        try await incoming.next()
+        try await inbox.next()
     }
 
     public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
-        self.handler.set(handler)
+        inbox.setHandler(handler)
     }
 
     /// Stops the channel; the endpoint and its connections carry on.
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        incoming.finish()
+        inbox.finish()
     }
 
     /// A datagram the endpoint read for us (loop thread).
@@ -75,14 +74,7 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
             stats.withLock { $0.droppedOversized += 1 }
             return
         }
-        let datagram = Datagram(payload: Array(payload), source: source)
-        if let handler = handler.current {
-            handler(datagram)
-            stats.withLock { $0.received += 1 }
-        } else if incoming.push(datagram) {
-            stats.withLock { $0.received += 1 }
-        } else {
-            stats.withLock { $0.droppedQueueFull += 1 }
-        }
+        let delivered = inbox.delivery(Datagram(payload: Array(payload), source: source))
+        stats.withLock { delivered ? ($0.received += 1) : ($0.droppedQueueFull += 1) }
     }
 }

@@ -12,8 +12,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
 
     private let reactor: Reactor
     private let logger: Logger
-    private let incoming: AsyncQueue<Datagram>
-    private let handler = DatagramHandlerSlot()
+    private let inbox: DatagramInbox
     private let outgoing = Locked<[(payload: [UInt8], destination: SocketAddress)]>([])
     private let stats = Mutex(DatagramStatistics())
     private let closed = Atomic<Bool>(false)
@@ -50,7 +49,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
         var logger = logger
         logger[metadataKey: "udp"] = "\(socket.localAddress)"
         self.logger = logger
-        self.incoming = AsyncQueue(capacity: receiveQueueCapacity)
+        self.inbox = DatagramInbox(capacity: receiveQueueCapacity)
         self.batch = ReceiveBatch(slotSize: self.maxDatagramSize + 1, slotCount: 32)
         watcher = ReactorIO(reactor: reactor, fd: socket.fd) { [unowned self] readable, writable in
             if readable { self.readAvailable() }
@@ -77,22 +76,22 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
     }
 
     public func receive() async throws -> Datagram? {
-        try await incoming.next()
+        try await inbox.next()
     }
 
     public func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
-        self.handler.set(handler)
+        inbox.setHandler(handler)
     }
 
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        incoming.finish()
+        inbox.finish()
         reactor.execute { [self] in close(reason: .endpointClosed) }
     }
 
     func close(reason: CloseReason) {
         closed.store(true, ordering: .releasing)
-        incoming.finish()
+        inbox.finish()
         guard let watcher else { return }
         watcher.close()
         self.watcher = nil
@@ -140,7 +139,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
         var received = 0
         var dropped = 0
         var oversized = 0
-        let handler = handler.current
+        let deliver = inbox.delivery
         do {
             // Bounded so a flood on this socket cannot starve the rest of the loop; libev is
             // level-triggered and calls again while datagrams remain.
@@ -150,10 +149,7 @@ public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unc
                         oversized += 1
                         return
                     }
-                    if let handler {
-                        handler(Datagram(payload: Array(payload), source: source))
-                        received += 1
-                    } else if incoming.push(Datagram(payload: Array(payload), source: source)) {
+                    if deliver(Datagram(payload: Array(payload), source: source)) {
                         received += 1
                     } else {
                         dropped += 1
