@@ -126,21 +126,7 @@ extension ClusterClient {
         from responses: ResponseIterator, noting progress: StreamProgress<Position>
     ) async throws -> [UInt8]? {
         guard let limit = configuration.streamStallTimeout else { return try await responses.next() }
-        let outcome = FirstOutcome<Result<[UInt8]?, any Error>?>()
-        let timer = clock.schedule(after: limit) { outcome.resolve(nil) }
-        Task {
-            do {
-                outcome.resolve(.success(try await responses.next()))
-            } catch {
-                outcome.resolve(.failure(error))
-            }
-        }
-        let result = await withTaskCancellationHandler {
-            await outcome.value
-        } onCancel: {
-            outcome.resolve(.failure(CancellationError()))
-        }
-        clock.cancel(timer)
+        let result = await firstResult(of: { try await responses.next() }, within: limit, on: clock)
         guard let result else {
             progress.noteStall(limit)
             throw RPCStatus(code: .unavailable, message: "no message for \(limit)")

@@ -48,9 +48,12 @@ final class ConnectionPool: Sendable {
         if client.isConnected { return client }
         let timeout = min(configuration.connectTimeout, limit ?? configuration.connectTimeout)
         let failure: RPCStatus
-        switch await connect(client, within: timeout) {
+        // The dial that loses is not waited for; the closed client closes its connection should
+        // it complete later.
+        switch await firstResult(of: { try await client.connect() }, within: timeout, on: clock) {
         case .some(.success): return client
-        case .some(.failure(let status)):
+        case .some(.failure(let error)):
+            let status = RPCClient.status(for: error)
             failure =
                 status.code == .cancelled
                 ? status : RPCStatus(code: .unavailable, message: "cannot connect to \(worker.name): \(status.message)")
@@ -59,29 +62,6 @@ final class ConnectionPool: Sendable {
         }
         checkIn(worker.name, client, failed: true)
         throw failure
-    }
-
-    /// Connects `client` unless `timeout` passes first (`nil`) or the caller is cancelled. A
-    /// dial that loses the race is not waited for: not every transport can abandon a handshake
-    /// at once, and the closed client closes the connection should the dial complete later.
-    private func connect(_ client: RPCClient, within timeout: Duration) async -> Result<Void, RPCStatus>? {
-        let outcome = FirstOutcome<Result<Void, RPCStatus>?>()
-        let timer = clock.schedule(after: timeout) { outcome.resolve(nil) }
-        Task {
-            do {
-                try await client.connect()
-                outcome.resolve(.success(()))
-            } catch {
-                outcome.resolve(.failure(RPCClient.status(for: error)))
-            }
-        }
-        let result = await withTaskCancellationHandler {
-            await outcome.value
-        } onCancel: {
-            outcome.resolve(.failure(RPCStatus(code: .cancelled, message: "cancelled by the caller")))
-        }
-        clock.cancel(timer)
-        return result
     }
 
     /// Returns `client`, checked out for `name`; a `failed` one is closed and forgotten once
