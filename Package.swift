@@ -111,7 +111,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RpcNetTests",
-            dependencies: ["RpcNet", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RpcNet", "ClusterExample", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
         .testTarget(

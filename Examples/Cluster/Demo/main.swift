@@ -1,3 +1,4 @@
+import ClusterExample
 import Foundation
 import Synchronization
 
@@ -19,6 +20,13 @@ enum Demo {
 
     static func step(_ line: String) {
         print(String(format: "▶ %6.2f s  %@", seconds(DispatchTime.now().uptimeNanoseconds), line))
+    }
+}
+
+/// Starts one of the example's binaries, its lines shown under its name.
+func start(_ name: String, executable: String, environment: [String: String]) throws -> ChildProcess {
+    try ChildProcess(name, executable: executable, environment: environment) { line in
+        Demo.print("  \(name.padding(toLength: 9, withPad: " ", startingAt: 0))│ \(line)")
     }
 }
 
@@ -105,7 +113,7 @@ do {
     Demo.print(
         "RpcNet cluster demo: a director, two workers and a client on 127.0.0.1 (QUIC + gossip on one port each)")
     Demo.step("starting the director at \(director)")
-    let directorProcess = try ChildProcess("director", executable: "director", environment: common)
+    let directorProcess = try start("director", executable: "director", environment: common)
     children.append(directorProcess)
     _ = try wait(for: "the director to be ready", limit: 15) { directorProcess.first { $0.contains("Director ready") } }
 
@@ -113,7 +121,7 @@ do {
     let workers = [("worker-a", ports[1]), ("worker-b", ports[2])]
     var workerProcesses: [String: ChildProcess] = [:]
     for (label, port) in workers {
-        let process = try ChildProcess(label, executable: "worker", environment: workerEnvironment(label, port))
+        let process = try start(label, executable: "worker", environment: workerEnvironment(label, port))
         workerProcesses[label] = process
         children.append(process)
     }
@@ -122,7 +130,7 @@ do {
     }
 
     Demo.step("starting the client: \(tokens) tokens, one every 50 ms")
-    let client = try ChildProcess(
+    let client = try start(
         "client", executable: "client",
         environment: common.merging(["TOKEN_LIMIT": "\(tokens)", "TOKEN_STALL_MS": "500"]) { $1 })
     children.append(client)
@@ -149,7 +157,7 @@ do {
     Demo.step("restarting \(victim) at the same address")
     let restartedAt = DispatchTime.now().uptimeNanoseconds
     let port = workers.first { $0.0 == victim }!.1
-    let restarted = try ChildProcess(victim, executable: "worker", environment: workerEnvironment(victim, port))
+    let restarted = try start(victim, executable: "worker", environment: workerEnvironment(victim, port))
     children.append(restarted)
     let rediscovered = try wait(for: "the director to hand out \(victim) again", limit: 20) {
         directorProcess.first(after: restartedAt) { $0.contains("Worker pool status: 2 workers available") }

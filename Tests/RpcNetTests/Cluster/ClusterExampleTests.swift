@@ -1,3 +1,4 @@
+import ClusterExample
 import Foundation
 import Synchronization
 import Testing
@@ -10,7 +11,7 @@ import Testing
 struct ClusterExampleTests {
     @Test("make demo's scenario: kill -9 of the client's worker mid-stream, then restart", .timeLimit(.minutes(2)))
     func demoScenario() async throws {
-        let demo = try ExampleProcess("cluster-demo")
+        let demo = try ChildProcess("cluster-demo")
         defer { demo.stop() }
         let status = await demo.wait(seconds: 90)
         let output = demo.output
@@ -26,11 +27,11 @@ struct ClusterExampleTests {
         let ports = try Self.freePorts(3)
         let director = "127.0.0.1:\(ports[0])"
         let common = ["DIRECTOR_ADDR": director, "TOKEN_INTERVAL_MS": "20", "RPCNET_LOG": "error"]
-        let directorProcess = try ExampleProcess("director", environment: common)
+        let directorProcess = try ChildProcess("director", environment: common)
         defer { directorProcess.stop() }
         #expect(await directorProcess.waitFor("Director ready", seconds: 15))
         // Only the failing worker at first, so the client starts on it.
-        let failing = try ExampleProcess(
+        let failing = try ChildProcess(
             "worker",
             environment: common.merging([
                 "WORKER_LABEL": "worker-a", "WORKER_ADDR": "127.0.0.1:\(ports[1])", "WORKER_FAILURE_ENABLED": "true",
@@ -38,10 +39,10 @@ struct ClusterExampleTests {
             ]) { $1 })
         defer { failing.stop() }
         #expect(await directorProcess.waitFor("1 workers available", seconds: 15))
-        let client = try ExampleProcess(
+        let client = try ChildProcess(
             "client", environment: common.merging(["TOKEN_LIMIT": "250", "TOKEN_STALL_MS": "500"]) { $1 })
         defer { client.stop() }
-        let healthy = try ExampleProcess(
+        let healthy = try ChildProcess(
             "worker",
             environment: common.merging(["WORKER_LABEL": "worker-b", "WORKER_ADDR": "127.0.0.1:\(ports[2])"]) { $1 })
         defer { healthy.stop() }
@@ -64,31 +65,14 @@ extension ClusterExampleTests {
     }
 }
 
-/// One of the example's binaries, run with `environment` added; its output is collected.
-private final class ExampleProcess: Sendable {
-    private let process: Process
-    private let collected = Mutex("")
+/// The example's binaries as the tests run them: from the project root (for `certs/`).
+extension ChildProcess {
+    private static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    init(_ executable: String, environment: [String: String] = [:]) throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent(executable)
-        process.currentDirectoryURL = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let handle = pipe.fileHandleForReading
-        Thread.detachNewThread { [self] in
-            while case let chunk = handle.availableData, !chunk.isEmpty {
-                collected.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
-            }
-        }
+    convenience init(_ executable: String, environment: [String: String] = [:]) throws {
+        try self.init(executable, executable: executable, environment: environment, directory: Self.projectRoot)
     }
-
-    var output: String { collected.withLock { $0 } }
 
     // The waits poll with Task.sleep: a blocked thread of the cooperative pool (2 on CI) would
     // starve the asynchronous tests running beside these.
@@ -106,18 +90,8 @@ private final class ExampleProcess: Sendable {
     /// The exit status, or nil if the process still runs after `seconds`.
     func wait(seconds: Double) async -> Int32? {
         let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        while isRunning, Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
         try? await Task.sleep(for: .milliseconds(50))  // let the reader take the last bytes
-        return process.isRunning ? nil : process.terminationStatus
-    }
-
-    /// SIGTERM (a graceful leave), then SIGKILL after a second.
-    func stop() {
-        guard process.isRunning else { return }
-        kill(process.processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(1)
-        while process.isRunning, Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        return exitStatus
     }
 }

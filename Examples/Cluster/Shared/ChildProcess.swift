@@ -1,19 +1,26 @@
-import Foundation
+public import Foundation
 import Synchronization
 
-/// One of the example's processes, started by the demo: its output lines are echoed with its
-/// name and kept with the instant each arrived, so the demo can wait for them and time them.
-final class ChildProcess: Sendable {
-    let name: String
+/// One of the example's processes, started by the demo or by a test: its output lines are kept
+/// with the instant each arrived (and handed to `onLine`), so the caller can wait for them and
+/// time them.
+public final class ChildProcess: Sendable {
+    /// A name for messages.
+    public let name: String
     private let process: Process
     private let lines = Mutex<[(at: UInt64, text: String)]>([])
 
-    /// Starts `executable` (a sibling of the demo's own binary) with extra `environment`.
-    init(_ name: String, executable: String, environment: [String: String], echo: Bool = true) throws {
+    /// Starts `executable`, looked for beside `CommandLine.arguments[0]` (the example's binaries
+    /// are built side by side), in `directory`, with `environment` added to this process's.
+    public init(
+        _ name: String, executable: String, environment: [String: String], directory: URL? = nil,
+        onLine: (@Sendable (String) -> Void)? = nil
+    ) throws {
         self.name = name
         process = Process()
         process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
             .deletingLastPathComponent().appendingPathComponent(executable)
+        if let directory { process.currentDirectoryURL = directory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
         process.standardOutput = output
@@ -30,32 +37,36 @@ final class ChildProcess: Sendable {
                     pending.removeSubrange(...newline)
                     let now = DispatchTime.now().uptimeNanoseconds
                     lines.withLock { $0.append((now, text)) }
-                    if echo { Demo.print("  \(name.padding(toLength: 9, withPad: " ", startingAt: 0))│ \(text)") }
+                    onLine?(text)
                 }
             }
         }
     }
 
-    var isRunning: Bool { process.isRunning }
-    var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
+    public var isRunning: Bool { process.isRunning }
+    public var exitStatus: Int32? { process.isRunning ? nil : process.terminationStatus }
 
-    /// When the first line matching `predicate` after `since` arrived, with the line.
-    func first(after since: UInt64 = 0, where predicate: (String) -> Bool) -> (at: UInt64, text: String)? {
+    /// Every line so far, joined.
+    public var output: String { lines.withLock { $0.map(\.text).joined(separator: "\n") } }
+
+    /// When the first line matching `predicate` after `since` (uptime nanoseconds) arrived,
+    /// with the line.
+    public func first(after since: UInt64 = 0, where predicate: (String) -> Bool) -> (at: UInt64, text: String)? {
         lines.withLock { lines in lines.first { $0.at >= since && predicate($0.text) } }
     }
 
     /// Every line matching `predicate`.
-    func all(where predicate: (String) -> Bool) -> [(at: UInt64, text: String)] {
+    public func all(where predicate: (String) -> Bool) -> [(at: UInt64, text: String)] {
         lines.withLock { lines in lines.filter { predicate($0.text) } }
     }
 
-    func signal(_ number: Int32) {
+    public func signal(_ number: Int32) {
         if process.isRunning { kill(process.processIdentifier, number) }
     }
 
     /// Asks the process to stop (SIGTERM: workers and the director leave the cluster first),
     /// then kills it if it is still running after `grace`.
-    func stop(grace: Duration = .seconds(2)) {
+    public func stop(grace: Duration = .seconds(2)) {
         signal(SIGTERM)
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(grace.components.seconds) * 1_000_000_000
         while process.isRunning, DispatchTime.now().uptimeNanoseconds < deadline { usleep(20_000) }
@@ -63,7 +74,7 @@ final class ChildProcess: Sendable {
         process.waitUntilExit()
     }
 
-    func waitUntilExit() {
+    public func waitUntilExit() {
         process.waitUntilExit()
     }
 }
