@@ -174,7 +174,7 @@ public final class ClusterMembership: Sendable {
 
     // MARK: Views and commands
 
-    /// Every known member, this one first, tombstones included.
+    /// Every known member, this one first, then the others in name order, tombstones included.
     public var members: [ClusterMember] {
         let now = clock.now
         return state.withLock { $0.instance.memberList(now: now) }

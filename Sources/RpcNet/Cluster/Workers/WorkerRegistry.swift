@@ -91,8 +91,8 @@ public final class WorkerRegistry: Sendable {
 
     private func candidates(matching filter: [String: String], excluding: Set<String>) -> [ClusterMember] {
         let wanted = selector.merging(filter) { _, requested in requested }
+        // The member list comes in name order after this member, so no sort is needed here.
         return membership.members(status: .alive, tags: wanted)
             .filter { $0.name != membership.name && !excluding.contains($0.name) }
-            .sorted { $0.name < $1.name }
     }
 }
