@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <netinet/udp.h>
+#include <netinet/in.h>
+#include <linux/errqueue.h>
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -106,4 +108,45 @@ int rpcnet_udp_gso_supported(int fd) {
 int rpcnet_udp_enable_gro(int fd) {
   int on = 1;
   return setsockopt(fd, SOL_UDP, UDP_GRO, &on, sizeof(on)) == 0 ? 0 : -errno;
+}
+
+int rpcnet_udp_enable_error_queue(int fd, int family) {
+  int on = 1;
+  int result = family == AF_INET6 ? setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &on, sizeof(on))
+                                  : setsockopt(fd, IPPROTO_IP, IP_RECVERR, &on, sizeof(on));
+  return result == 0 ? 0 : -errno;
+}
+
+int rpcnet_udp_read_error(int fd, struct sockaddr_storage *destination, socklen_t *destination_len,
+                          int *error) {
+  uint8_t payload[1];
+  struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
+  union {
+    char buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_storage))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_name = destination;
+  msg.msg_namelen = sizeof(*destination);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof(control.buf);
+  ssize_t n;
+  do {
+    n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+  *destination_len = msg.msg_namelen;
+  *error = 0;
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+        (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR)) {
+      struct sock_extended_err extended;
+      memcpy(&extended, CMSG_DATA(c), sizeof(extended));
+      *error = (int)extended.ee_errno;
+    }
+  }
+  return 1;
 }

@@ -113,13 +113,26 @@ struct ConfigurationTests {
     }
 
     @Test(
-        "bad bind addresses are refused before anything binds",
+        "bad bind addresses are refused before anything binds, naming the setting and the mistake",
         arguments: [
-            "nonsense", "127.0.0.1", "256.0.0.1:80", "[::1]4433", "127.0.0.1:99999", "example.com:80", "",
+            ("nonsense", "no ':port'"), ("127.0.0.1", "no ':port'"), ("[::1]4433", "no ':port' after the IPv6 host"),
+            ("127.0.0.1:99999", "port '99999' is not a number from 0 to 65535"), ("", "no ':port'"),
+            ("::1:80", "an IPv6 host must be in brackets"), ("a b:80", "'a b' is not a host name or IP address"),
+            ("[10.0.0.1]:80", "'10.0.0.1' in brackets is not an IPv6 address"),
         ])
-    func badAddresses(address: String) {
-        #expect(throws: RPCConfigurationError.badAddress(address)) {
-            try serverConfiguration.withBindAddress(address).validated(for: .server)
+    func badAddresses(address: String, reason: String) {
+        do {
+            _ = try serverConfiguration.withBindAddress(address).validated(for: .server)
+            Issue.record("'\(address)' was accepted")
+        } catch {
+            guard case .badAddress(let setting, .malformed(let text, let why)) = error else {
+                Issue.record("unexpected error \(error)")
+                return
+            }
+            #expect(setting == "bindAddress")
+            #expect(text == address)
+            #expect(why.hasPrefix(reason), "\(why)")
+            #expect("\(error)".hasPrefix("bindAddress: invalid address '\(address)': \(reason)"))
         }
     }
 
@@ -148,7 +161,10 @@ struct ConfigurationTests {
             .withDefaultTimeout(.seconds(3)).validated(for: .server)
         #expect(validated.quic.requireClientCertificate)
         #expect(validated.client.defaultTimeout == .seconds(3))
-        #expect(validated.bindAddress == .loopback())
+        #expect(validated.bindAddress == nil)
+        #expect(
+            try serverConfiguration.withBindAddress("director.example:61000").validated(for: .server).bindAddress
+                == HostAndPort(host: "director.example", port: 61000))
     }
 
     @Test("a key that does not match the certificate is refused by TLS when binding")

@@ -102,7 +102,6 @@ struct QUICFailureTests {
             } catch let TransportError.invalidConfiguration(message) {
                 #expect(message.contains("/nonexistent/cert.pem"))
             }
-            #expect(throws: AddressError.invalid("nonsense")) { try SocketAddress(parsing: "nonsense") }
         }
     }
 

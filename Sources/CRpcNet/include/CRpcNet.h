@@ -168,6 +168,17 @@ int rpcnet_udp_gso_supported(int fd);
 /// Enables UDP GRO on the socket; returns 0 on success or -errno.
 int rpcnet_udp_enable_gro(int fd);
 
+/// Asks the kernel to queue ICMP errors about datagrams this socket sent (IP_RECVERR /
+/// IPV6_RECVERR), so "port unreachable" and "host unreachable" reach the application.
+/// Returns 0 on success or -errno.
+int rpcnet_udp_enable_error_queue(int fd, int family);
+
+/// Reads one queued error: the destination of the datagram that caused it into `destination`
+/// and the error (e.g. ECONNREFUSED for ICMP port unreachable) into `error`. Returns 1 when one
+/// was read, 0 when the queue is empty, or -errno.
+int rpcnet_udp_read_error(int fd, struct sockaddr_storage *destination, socklen_t *destination_len,
+                          int *error);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,9 +7,9 @@ extension QUICEndpoint {
         reactor: Reactor, configuration: RPCConfiguration, logger: Logger = Logger(label: "rpcnet.quic")
     ) async throws -> QUICEndpoint {
         let validated = try configuration.validated(for: .server)
+        let address = try await resolve(validated.bindAddress ?? HostAndPort(host: "127.0.0.1", port: 0), "bindAddress")
         return try await rejectedByTransport {
-            try await listen(
-                reactor: reactor, address: validated.bindAddress, configuration: validated.quic, logger: logger)
+            try await listen(reactor: reactor, address: address, configuration: validated.quic, logger: logger)
         }
     }
 }
@@ -25,30 +25,39 @@ extension RPCServer {
 }
 
 extension RPCClient {
-    /// Validates `configuration` for a client, binds a QUIC endpoint at its address, connects to
-    /// `address` (`host:port`) and returns a client that redials after losing the connection.
+    /// Validates `configuration` for a client, binds a QUIC endpoint, connects to `address`
+    /// (`host:port`, the host a name or an IP address; see ``HostAndPort``) and returns a client
+    /// that redials after losing the connection. A host name is resolved off the reactor thread.
     /// The server's certificate must carry the configuration's server name, or else the host
-    /// written in `address`. Closing the client closes the endpoint.
+    /// written in `address` (the name as given, not the address it resolved to). The endpoint
+    /// binds the configuration's bind address, or by default the wildcard address of the
+    /// server's family. Closing the client closes the endpoint.
     ///
-    /// Fails with ``RPCConfigurationError`` for bad settings and with ``RPCStatus`` (code
-    /// `unavailable`, naming the cause, e.g. a TLS failure) when the server cannot be reached.
+    /// Fails with ``RPCConfigurationError`` for bad settings (an address that does not parse or
+    /// resolve included) and with ``RPCStatus`` (code `unavailable`, naming the cause: a TLS
+    /// failure, an unreachable network, nothing listening) when the server cannot be reached.
     public static func connect(
         to address: String, configuration: RPCConfiguration, reactor: Reactor,
         logger: Logger = Logger(label: "rpcnet.client")
     ) async throws -> RPCClient {
         let validated = try configuration.validated(for: .client)
-        let target: SocketAddress
+        let server: HostAndPort
         do {
-            target = try SocketAddress(parsing: address)
+            server = try HostAndPort(parsing: address)
         } catch {
-            throw RPCConfigurationError.invalidSetting(setting: "address", reason: "\"\(address)\" is not host:port")
+            throw RPCConfigurationError.badAddress(setting: "address", error)
+        }
+        let target = try await resolve(server, "address")
+        var bindAddress = SocketAddress.wildcard(family: target.family)
+        if let configured = validated.bindAddress {
+            bindAddress = try await resolve(configured, "bindAddress", for: target)
         }
         let endpoint = try await rejectedByTransport {
             try await QUICEndpoint.client(
-                reactor: reactor, configuration: validated.quic, bindAddress: validated.bindAddress, logger: logger)
+                reactor: reactor, configuration: validated.quic, bindAddress: bindAddress, logger: logger)
         }
         let client = RPCClient(
-            dialer: endpoint, address: target, serverName: configuration.serverName ?? host(of: address),
+            dialer: endpoint, address: target, serverName: configuration.serverName ?? server.host,
             configuration: validated.client, logger: logger, onClose: { endpoint.close() })
         do {
             try await client.connect()
@@ -58,13 +67,16 @@ extension RPCClient {
         }
         return client
     }
+}
 
-    /// The host part of `host:port` or `[v6]:port`.
-    private static func host(of address: String) -> String {
-        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
-            return String(address[address.index(after: address.startIndex)..<close])
-        }
-        return String(address[..<(address.lastIndex(of: ":") ?? address.endIndex)])
+/// Resolves the address of `setting`, reporting failure as an ``RPCConfigurationError``.
+private func resolve(_ address: HostAndPort, _ setting: String, for peer: SocketAddress? = nil)
+    async throws(RPCConfigurationError) -> SocketAddress
+{
+    do {
+        return try await address.resolve(for: peer)
+    } catch {
+        throw .badAddress(setting: setting, error)
     }
 }
 

@@ -13,8 +13,9 @@ extension RPCConfiguration {
     /// A configuration that passed ``validated(for:)``: the parsed address and the settings of
     /// each layer.
     public struct Validated: Sendable {
-        /// The address to bind.
-        public let bindAddress: SocketAddress
+        /// The address to bind, parsed but not resolved; `nil` for the role's default (see
+        /// ``RPCConfiguration/bindAddress``).
+        public let bindAddress: HostAndPort?
         /// The transport settings.
         public let quic: QUICConfiguration
         /// The RPC server settings.
@@ -26,11 +27,11 @@ extension RPCConfiguration {
     /// Checks every setting for `role`, reading each file named (bounded to 1 MiB), and returns
     /// the settings each layer takes. The first problem found is thrown.
     public func validated(for role: Role) throws(RPCConfigurationError) -> Validated {
-        let address: SocketAddress
+        let address: HostAndPort?
         do {
-            address = try SocketAddress(parsing: bindAddress)
+            address = try bindAddress.map(HostAndPort.init(parsing:))
         } catch {
-            throw .badAddress(bindAddress)
+            throw .badAddress(setting: "bindAddress", error)
         }
         var quic = self.quic
         quic.requireClientCertificate = role == .server && requireClientCertificate

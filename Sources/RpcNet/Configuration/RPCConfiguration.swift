@@ -13,8 +13,11 @@ public import Transports
 /// Each `with…` method returns a changed copy, so one base configuration can be specialised for
 /// several roles. Settings not exposed here are on ``quic`` (windows, packet size, Retry policy).
 public struct RPCConfiguration: Sendable {
-    /// The address to bind: `host:port` or `[v6]:port`, numeric or `localhost`; port 0 picks one.
-    public var bindAddress: String
+    /// The address to bind, `host:port` (a host name, an IPv4 address or a bracketed IPv6
+    /// address; see ``HostAndPort``); port 0 picks a free one. When `nil`, a server binds
+    /// `127.0.0.1:0` and a client binds the wildcard address of the family of the server it
+    /// dials (`0.0.0.0:0` or `[::]:0`), so it can reach any host.
+    public var bindAddress: String?
     /// PEM certificate chain presented to peers (required for a server).
     public var certificateChainFile: String?
     /// PEM private key of ``certificateChainFile``.
@@ -36,8 +39,8 @@ public struct RPCConfiguration: Sendable {
     /// are copied into it.
     public var quic = QUICConfiguration()
 
-    /// A configuration binding `bindAddress` (loopback, any port, by default).
-    public init(bindAddress: String = "127.0.0.1:0") {
+    /// A configuration binding `bindAddress` (see ``bindAddress`` for the defaults).
+    public init(bindAddress: String? = nil) {
         self.bindAddress = bindAddress
     }
 

@@ -22,22 +22,64 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Parses a numeric address: `127.0.0.1:4433`, `[::1]:4433`; `localhost` means 127.0.0.1.
+    /// Host names are refused here; ``resolve(_:)`` takes them.
     public init(parsing text: String) throws(AddressError) {
-        let hostPart: Substring
-        let portPart: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw .invalid(text)
-            }
-            hostPart = text[text.index(after: text.startIndex)..<close]
-            portPart = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { throw .invalid(text) }
-            hostPart = text[..<colon]
-            portPart = text[text.index(after: colon)...]
+        let parsed = try HostAndPort(parsing: text)
+        guard let numeric = parsed.numericAddress else { throw .notNumeric(text) }
+        self = numeric
+    }
+
+    /// Parses `host:port` (see ``HostAndPort``) and resolves a host name off the calling thread.
+    public static func resolve(_ text: String) async throws(AddressError) -> SocketAddress {
+        try await HostAndPort(parsing: text).resolve()
+    }
+
+    /// The wildcard address of `family` (`0.0.0.0` or `::`) with `port`: what a socket binds to
+    /// send to any host of that family.
+    public static func wildcard(family: Int32, port: UInt16 = 0) -> SocketAddress {
+        SocketAddress(host: family == AF_INET6 ? .ipv6(0, 0) : .ipv4(0), port: port)
+    }
+
+    /// `0.0.0.0:0`: any local IPv4 address, a port the kernel picks.
+    public static let anyIPv4 = SocketAddress(host: .ipv4(0), port: 0)
+    /// `[::]:0`: any local IPv6 address, a port the kernel picks.
+    public static let anyIPv6 = SocketAddress(host: .ipv6(0, 0), port: 0)
+
+    /// The local address the kernel would send from towards `destination` (no packet is sent:
+    /// a UDP socket is connected and asked its name). Port 0.
+    public static func localAddress(routingTo destination: SocketAddress) throws(TransportError) -> SocketAddress {
+        let fd = socket(destination.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .system(operation: "socket", errno: errno) }
+        defer { close(fd) }
+        guard destination.withSockAddr({ connect(fd, $0, $1) }) == 0 else {
+            throw .system(operation: "route to \(destination)", errno: errno)
         }
-        guard let port = UInt16(portPart) else { throw .invalid(text) }
-        try self.init(ip: String(hostPart), port: port)
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0,
+            var local = withUnsafeBytes(of: &storage, { SocketAddress($0.baseAddress!, length: Int(length)) })
+        else { throw .system(operation: "getsockname", errno: errno) }
+        local.port = 0
+        return local
+    }
+
+    /// Whether this is a wildcard address (`0.0.0.0`, `::`), which no peer can send to.
+    public var isWildcard: Bool {
+        switch host {
+        case .ipv4(let bits): bits == 0
+        case .ipv6(let high, let low): high == 0 && low == 0
+        }
+    }
+
+    /// Whether this is a loopback address (127.0.0.0/8, `::1`).
+    public var isLoopback: Bool {
+        switch host {
+        case .ipv4(let bits): UInt32(bigEndian: bits) >> 24 == 127
+        case .ipv6(let high, let low): high == 0 && low == UInt64(1).bigEndian
+        }
     }
 
     /// Creates an address from a numeric IP string (or `localhost`) and a port.
@@ -59,7 +101,7 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
             self.init(host: .ipv6(high, low), port: port)
             return
         }
-        throw .invalid(ip)
+        throw .notNumeric(ip)
     }
 
     /// Decodes a kernel socket address; nil for families other than IPv4 and IPv6.
@@ -154,19 +196,6 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         switch host {
         case .ipv4: "\(ipString):\(port)"
         case .ipv6: "[\(ipString)]:\(port)"
-        }
-    }
-}
-
-/// A socket address that could not be parsed.
-public enum AddressError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The text is not `ip:port` with a numeric IPv4 / IPv6 address (or `localhost`).
-    case invalid(String)
-
-    public var description: String {
-        switch self {
-        case .invalid(let text):
-            "invalid socket address '\(text)' (expected ip:port, e.g. 127.0.0.1:4433 or [::1]:4433)"
         }
     }
 }

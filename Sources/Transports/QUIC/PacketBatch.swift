@@ -1,4 +1,5 @@
 import CRpcNet
+import Glibc
 
 /// Scratch space where a connection builds outgoing QUIC packets before one batched send.
 ///
@@ -45,12 +46,29 @@ final class PacketBatch {
         runs.append((offset: used, length: length, segment: length))
     }
 
-    /// Sends everything built so far to `destination` and resets the batch. Returns false when
-    /// the kernel refused some packets (socket buffer full): they are dropped, as the network
-    /// might have, QUIC loss recovery resends their frames, and the caller should wait for the
-    /// socket to become writable before building more.
-    func send(on socket: UDPSocket, to destination: SocketAddress) -> Bool {
-        guard !runs.isEmpty else { return true }
+    /// How a batch left.
+    enum SendOutcome: Equatable {
+        /// Every packet was handed to the kernel.
+        case sent
+        /// The kernel refused some packets for now (socket buffer full): they are dropped, as
+        /// the network might have, QUIC loss recovery resends their frames, and the caller
+        /// should wait for the socket to become writable before building more.
+        case blocked
+        /// The destination cannot be reached from this socket at all (``isHardSendError(_:)``).
+        case unreachable(errno: Int32)
+    }
+
+    /// Whether a send error means the destination cannot be reached from this socket, rather
+    /// than a passing condition: a loopback-bound socket sending elsewhere (EINVAL), no route
+    /// (ENETUNREACH, EHOSTUNREACH), an address family or local address that cannot be used.
+    /// A firewall's refusal (EPERM) and a too-large datagram (EMSGSIZE) count as loss.
+    static func isHardSendError(_ code: Int32) -> Bool {
+        [EINVAL, ENETUNREACH, EHOSTUNREACH, EADDRNOTAVAIL, EAFNOSUPPORT, ENETDOWN].contains(code)
+    }
+
+    /// Sends everything built so far to `destination` and resets the batch.
+    func send(on socket: UDPSocket, to destination: SocketAddress) -> SendOutcome {
+        guard !runs.isEmpty else { return .sent }
         defer {
             used = 0
             runs.removeAll(keepingCapacity: true)
@@ -67,10 +85,14 @@ final class PacketBatch {
                 let sent = items[index...].withUnsafeBufferPointer {
                     rpcnet_udp_send_batch(socket.fd, $0.baseAddress, $0.count)
                 }
+                if sent < 0, Self.isHardSendError(-sent) { return .unreachable(errno: -sent) }
+                // Anything else refused (a full buffer, a firewall, EMSGSIZE) is loss: skip the
+                // message rather than retry it now.
+                if sent < 0 { return -sent == EAGAIN || -sent == EWOULDBLOCK || -sent == ENOBUFS ? .blocked : .sent }
                 guard sent > 0 else { break }
                 index += Int(sent)
             }
-            return index == items.count
+            return index == items.count ? .sent : .blocked
         }
     }
 }

@@ -82,3 +82,8 @@ let quicLogSink: rpcnet_log_sink = { userData, line in
     guard let userData, let line else { return }
     connection(userData).logDebugLine(String(cString: line))
 }
+
+let quicRecvStatelessReset: ngtcp2_recv_stateless_reset = { _, _, userData in
+    connection(userData).onStatelessReset()
+    return 0
+}

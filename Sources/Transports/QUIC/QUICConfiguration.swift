@@ -59,6 +59,15 @@ public struct QUICConfiguration: Sendable {
     public var retryThreshold: Int? = 64
     /// Server only: connections that completed their handshake but were not yet accepted.
     public var acceptBacklog = 256
+    /// The secret stateless-reset tokens are derived from (RFC 9000 §10.3), at least 16 bytes.
+    /// A server restarted with the same secret answers packets of connections it forgot with a
+    /// stateless reset its clients accept, so they re-dial at once instead of waiting for the
+    /// idle timeout. `nil` derives it from the server's private key file and bound port (stable
+    /// across restarts, distinct per key and port); a client draws a random one.
+    public var statelessResetSecret: [UInt8]?
+    /// Stateless resets sent per second at most, so unknown packets cannot be turned into a
+    /// flood of replies.
+    public var maxStatelessResetsPerSecond = 100
     /// Route ngtcp2's debug log to the endpoint's logger at trace level (very verbose).
     public var debugLogging = false
 
@@ -90,6 +99,12 @@ public struct QUICConfiguration: Sendable {
         }
         if (certificateChainFile == nil) != (privateKeyFile == nil) {
             throw .invalidConfiguration("certificateChainFile and privateKeyFile go together")
+        }
+        if let secret = statelessResetSecret, secret.count < 16 {
+            throw .invalidConfiguration("statelessResetSecret must hold at least 16 bytes")
+        }
+        if maxStatelessResetsPerSecond < 0 {
+            throw .invalidConfiguration("maxStatelessResetsPerSecond must not be negative")
         }
         if !(1200...65_507).contains(maxUDPPayloadSize) {
             throw .invalidConfiguration("maxUDPPayloadSize must be within 1200...65507")

@@ -57,6 +57,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     private var packetsSinceCloseResend = 0
     private var flushQueued = false
     private var handshakeConfirmed = false
+    /// Set when the peer's stateless reset arrived (it lost this connection's state: restarted).
+    private var resetByPeer = false
     /// Whether the TLS handshake completed (loop thread).
     private(set) var handshakeCompleted = false
     /// Connection IDs routed to this connection by the endpoint.
@@ -446,7 +448,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         guard let conn else { return }
         switch error {
         case NGTCP2_ERR_DRAINING:
-            enterDraining(reason: peerCloseReason())
+            enterDraining(reason: resetByPeer ? .statelessReset : peerCloseReason())
         case NGTCP2_ERR_DROP_CONN:
             terminate(reason: .transportError(code: 0, message: "connection dropped", byPeer: false))
         case NGTCP2_ERR_CRYPTO:
@@ -513,6 +515,15 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         var batchDestination = remoteAddress
         var packets = 0
         var blockedForWrite = false
+        var unreachable: Int32?
+        /// Sends the batch, noting why it could not all leave.
+        func sendBatch() {
+            switch batch.send(on: endpoint.socket, to: batchDestination) {
+            case .sent: break
+            case .blocked: blockedForWrite = true
+            case .unreachable(let code): unreachable = code
+            }
+        }
         var connectionBlocked = ngtcp2_conn_get_max_data_left(conn) == 0
 
         while packets < maxPackets {
@@ -597,7 +608,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             if packetDestination != batchDestination {
                 // The packet was built at the batch's end; move it into a batch of its own.
                 let packet = Array(UnsafeRawBufferPointer(start: destination, count: written))
-                if !batch.send(on: endpoint.socket, to: batchDestination) { blockedForWrite = true }
+                sendBatch()
                 batchDestination = packetDestination
                 packet.withUnsafeBytes { batch.nextPacket.copyMemory(from: $0.baseAddress!, byteCount: written) }
             }
@@ -610,10 +621,16 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
                     writable.append(writable.removeFirst())  // round-robin between busy streams
                 }
             }
-            if batch.isFull, !batch.send(on: endpoint.socket, to: batchDestination) { blockedForWrite = true }
-            if blockedForWrite { break }
+            if batch.isFull { sendBatch() }
+            if blockedForWrite || unreachable != nil { break }
         }
-        if !batch.send(on: endpoint.socket, to: batchDestination) { blockedForWrite = true }
+        sendBatch()
+        if let unreachable {
+            // Nothing this connection sends can leave: waiting for the idle or handshake timeout
+            // would only hide the cause from the caller.
+            terminate(reason: .unreachable(errno: unreachable))
+            return
+        }
         // Pacing advances only for packets actually written; calling this after an empty flush
         // would push the next send time out again and again.
         if packets > 0 { ngtcp2_conn_update_pkt_tx_time(conn, now) }
@@ -780,6 +797,21 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         callbacks.rand = quicRand
         callbacks.get_new_connection_id = quicGetNewConnectionID
         callbacks.remove_connection_id = quicRemoveConnectionID
+        callbacks.recv_stateless_reset = quicRecvStatelessReset
+    }
+
+    /// The peer sent a stateless reset (RFC 9000 §10.3): ngtcp2 drains the connection next.
+    func onStatelessReset() {
+        resetByPeer = true
+    }
+
+    /// The network reported `errno` (ICMP port or host unreachable) for a datagram sent to this
+    /// connection's peer. Only a handshake gives up on it: the peer was never heard, so nothing
+    /// is lost, while an established connection could be torn down by a forged ICMP message
+    /// (RFC 9000 §14.2.1); a restarted peer tells those with a stateless reset instead.
+    func networkReported(errno code: Int32) {
+        guard phase == .handshaking, !handshakeCompleted else { return }
+        terminate(reason: .unreachable(errno: code))
     }
 
     func onStreamData(id: Int64, bytes: UnsafeRawBufferPointer, fin: Bool) {

@@ -32,6 +32,11 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         public var retriesSent = 0
         /// Initial packets whose Retry token was forged, stale or for another address.
         public var invalidRetryTokens = 0
+        /// Stateless resets sent for packets of connections this endpoint does not have (a
+        /// previous run's, after a restart).
+        public var statelessResetsSent = 0
+        /// ICMP errors (port or host unreachable) the network reported for datagrams sent.
+        public var networkErrors = 0
     }
 
     public let localAddress: SocketAddress
@@ -57,13 +62,17 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private let receiveBatch: ReceiveBatch
     private var routes: [ConnectionID: QUICConnection] = [:]
     private var connections: [ObjectIdentifier: QUICConnection] = [:]
-    /// Where datagrams that are not QUIC go, once ``sideChannel(maxDatagramSize:receiveQueueCapacity:)``
+    /// Connections this endpoint dialled, by server address: a stateless reset from a server
+    /// carries no connection ID of ours, so it is offered to these (RFC 9000 §10.3.1).
+    private var dialled: [SocketAddress: [QUICConnection]] = [:]
+    /// Where datagrams that are not QUIC go, once
+    /// ``sideChannel(firstBytes:maxDatagramSize:receiveQueueCapacity:)``
     /// was asked for.
     private let sideChannelSlot = Mutex<QUICSideChannel?>(nil)
     /// Server connections whose handshake has not completed (drives Retry under load).
     private var handshaking = 0
     private var waitingForWritable: [QUICConnection] = []
-    private let resetSecret: [UInt8]
+    private let resetter: StatelessResetter
     /// Key material of Retry tokens, separate from the stateless-reset secret.
     private let tokenSecret: [UInt8]
 
@@ -80,9 +89,11 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         }
     }
 
-    /// Binds an endpoint that only dials out, on `bindAddress` (an ephemeral port by default).
+    /// Binds an endpoint that only dials out, on `bindAddress`: by default the IPv4 wildcard
+    /// with an ephemeral port, which reaches any IPv4 host (pass
+    /// ``SocketAddress/anyIPv6`` for IPv6 servers). A loopback bind reaches only this host.
     public static func client(
-        reactor: Reactor, configuration: QUICConfiguration, bindAddress: SocketAddress = .loopback(),
+        reactor: Reactor, configuration: QUICConfiguration, bindAddress: SocketAddress = .anyIPv4,
         logger: Logger = Logger(label: "rpcnet.quic")
     ) async throws -> QUICEndpoint {
         try configuration.validate(asServer: false)
@@ -101,8 +112,14 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         self.listening = listening
         serverTLS = listening ? try TLSContext(configuration: configuration, isServer: true) : nil
         clientTLS = listening ? nil : try TLSContext(configuration: configuration, isServer: false)
-        socket = try UDPSocket(binding: address, enableGRO: true)
+        socket = try UDPSocket(binding: address, enableGRO: true, enableErrorQueue: true)
         localAddress = socket.localAddress
+        do {
+            resetter = try StatelessResetter(configuration: configuration, port: localAddress.port, isServer: listening)
+        } catch {
+            socket.close()
+            throw error
+        }
         var logger = logger
         logger[metadataKey: "quic"] = "\(socket.localAddress)"
         self.logger = logger
@@ -114,8 +131,6 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         receiveBatch = ReceiveBatch(
             slotSize: socket.usesGRO ? 65_536 : max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
         var secret = [UInt8](repeating: 0, count: 32)
-        _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
-        resetSecret = secret
         _ = gnutls_rnd(GNUTLS_RND_RANDOM, &secret, secret.count)
         tokenSecret = secret
         watcher = ReactorIO(reactor: reactor, fd: socket.fd) { [unowned self] readable, writable in
@@ -185,10 +200,18 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     func close(reason: CloseReason) {
+        close(reason: reason, notifyingPeers: true)
+    }
+
+    /// Closes the endpoint and its connections (loop thread). Peers are sent a
+    /// CONNECTION_CLOSE unless `notifyingPeers` is false, which leaves them as a crash would.
+    func close(reason: CloseReason, notifyingPeers: Bool) {
         isClosed.store(true, ordering: .releasing)
         acceptQueue.finish()
         guard let watcher else { return }
-        for connection in connections.values { connection.abort(reason: reason) }
+        for connection in connections.values {
+            if notifyingPeers { connection.abort(reason: reason) } else { connection.terminate(reason: reason) }
+        }
         watcher.close()
         self.watcher = nil
         socket.close()
@@ -196,14 +219,18 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         logger.debug("quic endpoint closed", metadata: ["reason": "\(reason)"])
     }
 
-    /// Plain datagrams on this endpoint's port, beside QUIC (see ``QUICSideChannel``); the same
-    /// channel on every call. Datagrams that are not QUIC are dropped as malformed until this is
-    /// first called.
-    public func sideChannel(maxDatagramSize: Int = 1_400, receiveQueueCapacity: Int = 4096) -> QUICSideChannel {
+    /// Plain datagrams on this endpoint's port, beside QUIC (see ``QUICSideChannel``), for
+    /// datagrams starting with a byte in `firstBytes` (gossip's version byte by default); the
+    /// same channel on every call (the arguments of the first call stand). Datagrams that are not
+    /// QUIC are dropped as malformed until this is first called.
+    public func sideChannel(
+        firstBytes: ClosedRange<UInt8> = 0x01...0x01, maxDatagramSize: Int = 1_400, receiveQueueCapacity: Int = 4096
+    ) -> QUICSideChannel {
         sideChannelSlot.withLock { slot in
             if let slot { return slot }
             let channel = QUICSideChannel(
-                endpoint: self, maxDatagramSize: maxDatagramSize, receiveQueueCapacity: receiveQueueCapacity)
+                endpoint: self, firstBytes: firstBytes, maxDatagramSize: maxDatagramSize,
+                receiveQueueCapacity: receiveQueueCapacity)
             slot = channel
             return channel
         }
@@ -233,7 +260,11 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     private func adopt(_ connection: QUICConnection) {
-        if connection.isServer { handshaking += 1 }
+        if connection.isServer {
+            handshaking += 1
+        } else {
+            dialled[connection.remoteAddress, default: []].append(connection)
+        }
         connections[ObjectIdentifier(connection)] = connection
         for id in connection.routedIDs { routes[id] = connection }
         stats.withLock { $0.liveConnections = connections.count }
@@ -264,16 +295,17 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         if connection.isServer, !connection.handshakeCompleted { handshaking -= 1 }
         for id in connection.routedIDs where routes[id] === connection { routes[id] = nil }
         connections[ObjectIdentifier(connection)] = nil
+        if !connection.isServer {
+            dialled[connection.remoteAddress]?.removeAll { $0 === connection }
+            if dialled[connection.remoteAddress]?.isEmpty == true { dialled[connection.remoteAddress] = nil }
+        }
         waitingForWritable.removeAll { $0 === connection }
         stats.withLock { $0.liveConnections = connections.count }
     }
 
     /// Derives the stateless-reset token of `cid` from the endpoint's secret (RFC 9000 §10.3.2).
     func statelessResetToken(for cid: ngtcp2_cid, into token: UnsafeMutablePointer<UInt8>) {
-        var cid = cid
-        _ = resetSecret.withUnsafeBufferPointer { secret in
-            ngtcp2_crypto_generate_stateless_reset_token(token, secret.baseAddress, secret.count, &cid)
-        }
+        resetter.token(for: cid, into: token)
     }
 
     /// Same as ``statelessResetToken(for:into:)`` for a transport-parameter field.
@@ -308,6 +340,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         var received = 0
         var malformed = 0
         var unroutable = 0
+        var errorPending = false
         do {
             // Bounded, so a flood cannot starve timers and other sockets; libev calls again.
             for _ in 0..<8 {
@@ -323,11 +356,19 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
                     }
                 }
                 received += count
+                // Woken with nothing to read: the kernel may hold an ICMP error for us.
+                if count == 0 { errorPending = true }
                 if count < receiveBatch.slotCount { break }
             }
         } catch {
-            logger.warning("quic receive failed", metadata: ["error": "\(error)"])
+            // With the error queue on, a pending ICMP error fails one receive call.
+            if case .system(_, let code) = error, Self.networkErrorCodes.contains(code) {
+                errorPending = true
+            } else {
+                logger.warning("quic receive failed", metadata: ["error": "\(error)"])
+            }
         }
+        if errorPending { readNetworkErrors() }
         if received > 0 {
             stats.withLock {
                 $0.datagramsReceived += received
@@ -338,6 +379,26 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         if malformed + unroutable > 0 {
             logger.trace("dropped datagrams", metadata: ["malformed": "\(malformed)", "unroutable": "\(unroutable)"])
         }
+    }
+
+    /// The errors an ICMP message reports on a socket with an error queue.
+    private static let networkErrorCodes: Set<Int32> = [
+        ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EPROTO, EACCES, EMSGSIZE,
+    ]
+
+    /// Drains the socket's error queue, telling connections still handshaking with a
+    /// destination the network reported unreachable.
+    private func readNetworkErrors() {
+        var count = 0
+        while count < 64, let (destination, code) = socket.readError() {
+            count += 1
+            logger.debug(
+                "network reported an error", metadata: ["destination": "\(destination)", "errno": "\(code)"])
+            for connection in connections.values where connection.remoteAddress == destination {
+                connection.networkReported(errno: code)
+            }
+        }
+        if count > 0 { stats.withLock { $0.networkErrors += count } }
     }
 
     private enum Dispatch {
@@ -365,12 +426,26 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         // Not for a connection of ours: a side-channel datagram if it is shaped like one. A
         // short-header packet with its fixed bit greased (RFC 9287, which ngtcp2 0.12 does) was
         // routed above by its connection ID.
-        if QUICSideChannel.carries(firstByte: base[0]), let channel = sideChannelSlot.withLock({ $0 }) {
+        if let channel = sideChannelSlot.withLock({ $0 }), channel.carries(firstByte: base[0]) {
             channel.deliver(payload, from: source)
             return .delivered
         }
-        guard decoded == 0, versionCID.dcid != nil else {
+        guard decoded == 0, let dcid = versionCID.dcid else {
             return decoded == NGTCP2_ERR_VERSION_NEGOTIATION ? .unroutable : .malformed
+        }
+        if base[0] & 0x80 == 0 {
+            // A short-header packet for no connection of ours: a stateless reset from a server
+            // we dialled (its connection ID is random), which that connection recognises by its
+            // token; or a packet of a connection we no longer have, most likely one from before
+            // a restart, and a stateless reset tells its sender at once.
+            if let candidates = dialled[source] {
+                for connection in candidates { deliver(payload, from: source, to: connection) }
+                return .delivered
+            }
+            sendStatelessReset(
+                dcid: UnsafeRawBufferPointer(start: dcid, count: versionCID.dcidlen),
+                triggerLength: payload.count, to: source)
+            return .unroutable
         }
         guard versionCID.dcidlen <= Int(NGTCP2_MAX_CIDLEN), versionCID.scidlen <= Int(NGTCP2_MAX_CIDLEN) else {
             return .malformed
@@ -405,6 +480,14 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         adopt(connection)
         deliver(payload, from: source, to: connection)
         return .delivered
+    }
+
+    private func sendStatelessReset(dcid: UnsafeRawBufferPointer, triggerLength: Int, to source: SocketAddress) {
+        guard
+            let packet = resetter.reset(for: dcid, triggerLength: triggerLength, now: rpcnet_monotonic_ns())
+        else { return }
+        packet.withUnsafeBytes { _ = try? socket.send($0, to: source) }
+        stats.withLock { $0.statelessResetsSent += 1 }
     }
 
     // MARK: Address validation (RFC 9000 §8.1.2)

@@ -4,20 +4,27 @@ import Synchronization
 /// address it serves RPC on, so one address names a node.
 ///
 /// The two are told apart as the endpoint reads each datagram. One whose destination connection
-/// ID belongs to a connection of ours is QUIC. Otherwise, one whose first byte has both high bits
-/// clear comes here: every QUIC v1 packet that could start a connection is a long-header packet
-/// (`0x80`), and a short-header packet (`0x40`, the fixed bit, which RFC 9287 lets peers clear)
-/// is only meaningful for an existing connection. Gossip's first byte is its version, 1
-/// (docs/PROTOCOL.md §7.2). Anything sent through this channel must start with such a byte, or
-/// the receiving endpoint would take it for QUIC; a datagram whose bytes 1… happen to equal one
-/// of the receiver's connection IDs (16 random bytes) would be taken for QUIC too, and dropped.
+/// ID belongs to a connection of ours is QUIC. Otherwise, one whose first byte is in the
+/// channel's ``firstBytes`` comes here. Those bytes have both high bits clear: every QUIC v1
+/// packet that could start a connection is a long-header packet (`0x80`), and a short-header
+/// packet (`0x40`, the fixed bit) is only meaningful for an existing connection. Keep the range
+/// narrow: RFC 9287 lets peers clear the fixed bit, and a short-header packet of a connection
+/// this endpoint no longer has (from before a restart) that falls in the range is taken for a
+/// side-channel datagram, where outside it would be answered with a stateless reset. Gossip's
+/// first byte is its version, 1 (docs/PROTOCOL.md §7.2), the default range. Anything sent
+/// through this channel must start with such a byte, or the receiving endpoint would take it for
+/// QUIC; a datagram whose bytes 1… happen to equal one of the receiver's connection IDs (16
+/// random bytes) would be taken for QUIC too, and dropped.
 ///
 /// Sends are handed to the loop thread and written on the endpoint's socket; a datagram the
 /// kernel refuses (buffer full) is dropped and not counted as sent, as UDP may drop it anyway.
 public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
-    /// Whether `firstByte` starts a datagram for the side channel rather than a QUIC packet.
-    public static func carries(firstByte: UInt8) -> Bool {
-        firstByte & 0xC0 == 0
+    /// The first bytes of this channel's datagrams, within `0x00...0x3F`.
+    public let firstBytes: ClosedRange<UInt8>
+
+    /// Whether `firstByte` starts a datagram for this side channel rather than a QUIC packet.
+    public func carries(firstByte: UInt8) -> Bool {
+        firstBytes.contains(firstByte)
     }
 
     public var localAddress: SocketAddress { endpoint.localAddress }
@@ -28,7 +35,9 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
     private let stats = Mutex(DatagramStatistics())
     private let closed = Atomic<Bool>(false)
 
-    init(endpoint: QUICEndpoint, maxDatagramSize: Int, receiveQueueCapacity: Int) {
+    init(endpoint: QUICEndpoint, firstBytes: ClosedRange<UInt8>, maxDatagramSize: Int, receiveQueueCapacity: Int) {
+        precondition(firstBytes.upperBound <= 0x3F, "side-channel first bytes must have both high bits clear")
+        self.firstBytes = firstBytes
         self.endpoint = endpoint
         self.maxDatagramSize = maxDatagramSize
         inbox = DatagramInbox(capacity: receiveQueueCapacity)
@@ -45,8 +54,8 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
             stats.withLock { $0.droppedOversized += 1 }
             throw .messageTooLarge(size: payload.count, limit: maxDatagramSize)
         }
-        guard let first = payload.first, Self.carries(firstByte: first) else {
-            throw .invalidDatagram("a side-channel datagram must start with a byte whose two high bits are clear")
+        guard let first = payload.first, carries(firstByte: first) else {
+            throw .invalidDatagram("a side-channel datagram must start with a byte in \(firstBytes)")
         }
         endpoint.reactor.execute { [self] in
             if endpoint.sendRaw(payload, to: destination) { stats.withLock { $0.sent += 1 } }

@@ -59,6 +59,10 @@ public enum CloseReason: Equatable, Sendable, CustomStringConvertible {
     case reactorShutdown
     /// The local endpoint was closed.
     case endpointClosed
+    /// The peer cannot be reached: sending failed at once (no route, a loopback-bound socket
+    /// sending to another host) or, during the handshake, the network answered with an ICMP
+    /// error (nothing listening at that port, host unreachable). `errno` names the cause.
+    case unreachable(errno: Int32)
 
     public var description: String {
         switch self {
@@ -72,6 +76,20 @@ public enum CloseReason: Equatable, Sendable, CustomStringConvertible {
         case .statelessReset: "stateless reset by peer"
         case .reactorShutdown: "reactor shut down"
         case .endpointClosed: "endpoint closed"
+        case .unreachable(let code): "peer unreachable: \(Self.unreachableCause(code))"
+        }
+    }
+
+    /// What an errno of ``unreachable(errno:)`` means for the person reading it.
+    private static func unreachableCause(_ code: Int32) -> String {
+        let text = "\(String(cString: strerror(code))) (errno \(code))"
+        switch code {
+        case ECONNREFUSED: return "nothing is listening at that address and port (ICMP port unreachable)"
+        case EINVAL:
+            return "\(text); a socket bound to a loopback address cannot reach other hosts (bind 0.0.0.0:0 or [::]:0)"
+        case EHOSTUNREACH: return "no route to the host or it does not answer (\(text))"
+        case ENETUNREACH: return "no route to that network (\(text))"
+        default: return text
         }
     }
 }

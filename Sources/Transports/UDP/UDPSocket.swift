@@ -15,8 +15,11 @@ final class UDPSocket {
     let usesGRO: Bool
 
     /// Creates a socket bound to `address` (port 0 picks a free port), with GRO when asked and
-    /// supported.
-    init(binding address: SocketAddress, bufferSize: Int32 = 4 << 20, enableGRO: Bool = false) throws(TransportError) {
+    /// supported, and with an error queue (``readError()``) when asked.
+    init(
+        binding address: SocketAddress, bufferSize: Int32 = 4 << 20, enableGRO: Bool = false,
+        enableErrorQueue: Bool = false
+    ) throws(TransportError) {
         let fd = socket(
             address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0
         )
@@ -28,6 +31,7 @@ final class UDPSocket {
             var on: Int32 = 1
             _ = setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<Int32>.size))
         }
+        if enableErrorQueue { _ = rpcnet_udp_enable_error_queue(fd, address.family) }
         let bound = address.withSockAddr { Glibc.bind(fd, $0, $1) }
         guard bound == 0 else {
             let error = errno
@@ -55,6 +59,21 @@ final class UDPSocket {
     /// Closes the descriptor; the socket is unusable afterwards.
     func close() {
         Glibc.close(fd)
+    }
+
+    /// The next error the kernel queued about a datagram this socket sent (ICMP port or host
+    /// unreachable, with the datagram's destination), if any. Only with `enableErrorQueue`.
+    func readError() -> (destination: SocketAddress, errno: Int32)? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        var error: Int32 = 0
+        while rpcnet_udp_read_error(fd, &storage, &length, &error) == 1 {
+            guard error != 0,
+                let destination = withUnsafeBytes(of: &storage, { SocketAddress($0.baseAddress!, length: Int(length)) })
+            else { continue }
+            return (destination, error)
+        }
+        return nil
     }
 
     /// Sends one datagram; returns false when the kernel buffer is full (UDP may drop).
