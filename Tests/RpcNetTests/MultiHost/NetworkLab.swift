@@ -90,12 +90,14 @@ final class NetworkLab: Sendable {
     }
 
     /// Kills every process started in the lab, removes its namespaces, their `/etc/netns`
-    /// directories and the certificates. Safe to call again, and after a partial set-up.
+    /// directories and the certificates. Safe after a partial set-up; later calls do nothing.
     func tearDown() {
-        let (children, watchdogs) = state.withLock { state -> ([ChildProcess], [Task<Void, Never>]) in
+        let taken = state.withLock { state -> ([ChildProcess], [Task<Void, Never>])? in
+            guard !state.tornDown else { return nil }
             defer { state.children = []; state.watchdogs = []; state.tornDown = true }
             return (state.children, state.watchdogs)
         }
+        guard let (children, watchdogs) = taken else { return }
         for watchdog in watchdogs { watchdog.cancel() }
         for child in children {
             child.signal(SIGKILL)
