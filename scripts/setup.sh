@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libev-dev gnutls-bin pkg-config)
+# iptables: fault injection (loss, partitions) inside the multi-host tests' network namespaces.
+packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libev-dev gnutls-bin pkg-config iptables)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -10,16 +10,17 @@ public final class ChildProcess: Sendable {
     private let process: Process
     private let lines = Mutex<[(at: UInt64, text: String)]>([])
 
-    /// Starts `executable`, looked for beside `CommandLine.arguments[0]` (the example's binaries
-    /// are built side by side), in `directory`, with `environment` added to this process's.
+    /// Starts `executable` with `arguments`, in `directory`, with `environment` added to this
+    /// process's. An absolute path is run as it is; any other name is looked for beside
+    /// `CommandLine.arguments[0]` (``sibling(_:)``: the example's binaries are built side by side).
     public init(
-        _ name: String, executable: String, environment: [String: String], directory: URL? = nil,
-        onLine: (@Sendable (String) -> Void)? = nil
+        _ name: String, executable: String, arguments: [String] = [], environment: [String: String],
+        directory: URL? = nil, onLine: (@Sendable (String) -> Void)? = nil
     ) throws {
         self.name = name
         process = Process()
-        process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            .deletingLastPathComponent().appendingPathComponent(executable)
+        process.executableURL = executable.hasPrefix("/") ? URL(fileURLWithPath: executable) : Self.sibling(executable)
+        process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let output = Pipe()
@@ -41,6 +42,11 @@ public final class ChildProcess: Sendable {
                 }
             }
         }
+    }
+
+    /// Where the binary `executable` built beside this process's own is.
+    public static func sibling(_ executable: String) -> URL {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(executable)
     }
 
     public var isRunning: Bool { process.isRunning }
