@@ -37,7 +37,7 @@ struct WorkerPoolBenchmarks {
             let member = try ClusterMembership(
                 configuration: .init(name: name, tags: ["role": "worker"]), transport: endpoint.sideChannel(),
                 logger: quiet)
-            await member.join(seeds: [director.localAddress])
+            try await member.join(seeds: [director.localAddress])
             let server = RPCServer(configuration: .init(), logger: quiet)
             server.register(
                 "Bench.echo",

@@ -45,7 +45,7 @@ node.server.register(Methods.generate) { (request: GenerateRequest, tokens: Type
 let serving = Task { await node.serve() }
 
 say("🌐 Enabling cluster, connecting to director at \(director)...")
-await node.membership.join(seeds: [try SocketAddress(parsing: director)])
+try await node.membership.join(seeds: [director])
 say("✅ Cluster enabled, connected to director")
 say("🏷️  Tagging worker with role=worker and label=\(label)...")
 try node.membership.setTags(["role": "worker", "label": label])

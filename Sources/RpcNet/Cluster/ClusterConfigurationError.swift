@@ -6,12 +6,16 @@ public enum ClusterConfigurationError: Error, Equatable, Sendable, CustomStringC
     case tagsTooLarge(bytes: Int, limit: Int)
     /// A setting is out of range.
     case invalidSetting(String)
+    /// The address to announce cannot be reached by anyone (a wildcard or port 0, or no local
+    /// address routes to the seed); the reason says why.
+    case invalidAdvertiseAddress(String)
 
     public var description: String {
         switch self {
         case .invalidName(let name): "member name \"\(name)\" must be 1 to 128 UTF-8 bytes"
         case .tagsTooLarge(let bytes, let limit): "tags take \(bytes) bytes, more than the limit of \(limit)"
         case .invalidSetting(let reason): reason
+        case .invalidAdvertiseAddress(let reason): "advertise address: \(reason)"
         }
     }
 }

@@ -32,6 +32,15 @@ public final class ClusterMembership: Sendable {
         /// Seed of the state machine's random choices (probe order, helpers); fixed in
         /// simulations for reproducibility.
         public var randomSeed: UInt64 = .random(in: 0...UInt64.max)
+        /// Members to join through when started, and to re-join through whenever none of them
+        /// has been seen alive for ``SWIMSettings/rejoinAfter`` (a seed that restarted).
+        /// ``join(seeds:timeout:)`` adds to them.
+        public var seeds: [SocketAddress] = []
+        /// The address other members reach this one at, announced in gossip. `nil` announces
+        /// the transport's address; when that is a wildcard (`0.0.0.0`, `::`), the local
+        /// address the kernel would use towards the first seed, with the transport's port. A
+        /// wildcard without an advertise address or seeds is refused: nobody could reach it.
+        public var advertiseAddress: SocketAddress?
 
         /// A configuration for the member `name`.
         public init(name: String, tags: [String: String] = [:]) {
@@ -42,6 +51,8 @@ public final class ClusterMembership: Sendable {
 
     /// This member's name.
     public let name: String
+    /// The address this member announces (see ``Configuration/advertiseAddress``).
+    public let address: SocketAddress
     private let transport: any DatagramTransport
     private let clock: any NetworkClock
     private let sealer: GossipSealer
@@ -62,7 +73,8 @@ public final class ClusterMembership: Sendable {
         var replay: [String: ReplayRecord] = [:]
         var statistics = MembershipStatistics()
         var lastDropLog: [GossipDropReason: MonotonicInstant] = [:]
-        var joinWaiters: [CheckedContinuation<Void, Never>] = []
+        var joinWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiterID: UInt64 = 0
         var running = false
         var stopped = false
     }
@@ -83,21 +95,45 @@ public final class ClusterMembership: Sendable {
         logger[metadataKey: "member"] = "\(configuration.name)"
         self.logger = logger
         self.metrics = MembershipMetrics(member: configuration.name)
+        let address = try Self.advertisedAddress(configuration, bound: transport.localAddress)
+        self.address = address
         let budget = min(configuration.settings.maxDatagramSize, transport.maxDatagramSize) - sealer.overhead
-        state = Mutex(
-            ShellState(
-                instance: SWIMInstance(
-                    name: configuration.name, address: transport.localAddress, tags: configuration.tags,
-                    settings: configuration.settings, bodyBudget: budget, seed: configuration.randomSeed,
-                    now: clock.now)))
+        var instance = SWIMInstance(
+            name: configuration.name, address: address, tags: configuration.tags, settings: configuration.settings,
+            bodyBudget: budget, seed: configuration.randomSeed, now: clock.now, incarnation: boot / 1_000_000)
+        instance.seeds = configuration.seeds.filter { $0 != address }
+        state = Mutex(ShellState(instance: instance))
     }
 
-    /// This member's gossip address.
-    public var address: SocketAddress { transport.localAddress }
+    /// The address to announce: the configured one, the bound one, or for a wildcard bind the
+    /// local address that routes to the first seed.
+    private static func advertisedAddress(_ configuration: Configuration, bound: SocketAddress)
+        throws(ClusterConfigurationError) -> SocketAddress
+    {
+        if let advertised = configuration.advertiseAddress {
+            guard !advertised.isWildcard, advertised.port != 0 else {
+                throw .invalidAdvertiseAddress("\(advertised) cannot be reached: give an address and port of this host")
+            }
+            return advertised
+        }
+        guard bound.isWildcard else { return bound }
+        guard let seed = configuration.seeds.first else {
+            throw .invalidAdvertiseAddress(
+                "bound to the wildcard \(bound) with no advertise address or seed to choose one by")
+        }
+        do {
+            var routed = try SocketAddress.localAddress(routingTo: seed)
+            routed.port = bound.port
+            return routed
+        } catch {
+            throw .invalidAdvertiseAddress("no local address routes to the seed \(seed): \(error)")
+        }
+    }
 
     // MARK: Lifecycle
 
-    /// Starts answering and probing (alone, until another member joins through it).
+    /// Starts answering and probing, joining through the configured seeds if there are any
+    /// (alone otherwise, until another member joins through it).
     public func start() {
         let started = state.withLock { state in
             guard !state.running, !state.stopped else { return false }
@@ -106,16 +142,64 @@ public final class ClusterMembership: Sendable {
         }
         guard started else { return }
         transport.setReceiveHandler { [weak self] datagram in self?.handle(datagram) }
-        perform { _, _ in [] }
+        perform { instance, now in
+            instance.seeds.isEmpty ? [] : instance.join(seeds: [], now: now)
+        }
         logger.info("membership started", metadata: ["address": "\(address)"])
     }
 
-    /// Joins the cluster through `seeds` (any members' gossip addresses), retrying with
-    /// backoff, and returns once one has answered with its view of the cluster. Cancelling the
-    /// calling task stops waiting; the membership keeps retrying in the background.
-    public func join(seeds: [SocketAddress]) async {
+    /// Joins the cluster through `seeds` (any members' gossip addresses, added to the
+    /// configured ones), retrying with backoff, and returns once one has answered with its view
+    /// of the cluster. While it waits it logs, at info, which seeds it is still waiting for
+    /// every 5 s.
+    ///
+    /// Fails with ``ClusterJoinError/timedOut(after:seeds:)`` after `timeout` (the membership
+    /// keeps trying in the background), ``ClusterJoinError/cancelled`` when the calling task
+    /// is cancelled (likewise), ``ClusterJoinError/stopped`` when the membership is shut down
+    /// meanwhile, and ``ClusterJoinError/nameInUse(name:holder:)`` when a seed answers that a
+    /// live member at another address has this name; the membership then stops, since taking
+    /// part under that name would take the live member's place.
+    public func join(seeds: [SocketAddress], timeout: Duration? = nil) async throws(ClusterJoinError) {
         startJoining(seeds: seeds)
-        await waitUntilJoined()
+        let started = clock.now
+        while true {
+            let progressAt = clock.now.advanced(by: .seconds(5))
+            let deadline = timeout.map { started.advanced(by: $0) }
+            await waitUntilJoined(until: min(progressAt, deadline ?? progressAt))
+            let (contact, stopped, waitingFor) = state.withLock {
+                ($0.instance.seedContact, $0.stopped, $0.instance.seeds)
+            }
+            if case .refused(let holder) = contact {
+                logger.error(
+                    "the name is held by a live member at another address; not joining",
+                    metadata: ["name": "\(name)", "holder": "\(holder)"])
+                shutdown()
+                throw .nameInUse(name: name, holder: holder)
+            }
+            guard case .joining = contact else { return }
+            if stopped { throw .stopped }
+            if Task.isCancelled { throw .cancelled }
+            let waited = started.duration(to: clock.now)
+            if let timeout, waited >= timeout { throw .timedOut(after: timeout, seeds: waitingFor) }
+            logger.info(
+                "still waiting for a seed to answer",
+                metadata: ["seeds": "\(waitingFor.map(\.description).joined(separator: ", "))", "waited": "\(waited)"])
+        }
+    }
+
+    /// Resolves `seeds` (`host:port`, see ``HostAndPort``), then joins through them (see
+    /// ``join(seeds:timeout:)``); a seed that does not resolve fails the join with
+    /// ``ClusterJoinError/badSeed(_:)`` before anything is sent.
+    public func join(seeds: [String], timeout: Duration? = nil) async throws(ClusterJoinError) {
+        var resolved: [SocketAddress] = []
+        for seed in seeds {
+            do {
+                resolved.append(try await SocketAddress.resolve(seed))
+            } catch {
+                throw .badSeed(error)
+            }
+        }
+        try await join(seeds: resolved, timeout: timeout)
     }
 
     /// Starts joining through `seeds` without waiting (see ``join(seeds:)``).
@@ -124,24 +208,40 @@ public final class ClusterMembership: Sendable {
         perform { instance, now in instance.join(seeds: seeds, now: now) }
     }
 
-    /// Returns once a seed has answered (at once if not joining).
-    public func waitUntilJoined() async {
+    /// Returns once a seed has answered (at once if not joining), the membership stopped, the
+    /// calling task is cancelled, or `deadline` passed on the membership's clock.
+    public func waitUntilJoined(until deadline: MonotonicInstant? = nil) async {
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        let timer = Mutex<ScheduledTimer?>(nil)
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let done = state.withLock { state in
                     if !state.instance.isJoining || state.stopped || Task.isCancelled { return true }
-                    state.joinWaiters.append(continuation)
+                    state.joinWaiters.append((id, continuation))
                     return false
                 }
-                if done { continuation.resume() }
+                if done {
+                    continuation.resume()
+                } else if let deadline {
+                    // Armed once the waiter is registered, so a deadline already past still finds it.
+                    let scheduled = clock.schedule(at: deadline) { [weak self] in self?.resumeJoinWaiter(id) }
+                    timer.withLock { $0 = scheduled }
+                }
             }
         } onCancel: {
-            let waiters = state.withLock { state in
-                defer { state.joinWaiters.removeAll() }
-                return state.joinWaiters
-            }
-            for waiter in waiters { waiter.resume() }
+            resumeJoinWaiter(id)
         }
+        if let scheduled = timer.withLock({ $0 }) { clock.cancel(scheduled) }
+    }
+
+    private func resumeJoinWaiter(_ id: UInt64) {
+        let waiter = state.withLock { state in
+            state.joinWaiters.firstIndex { $0.id == id }.map { state.joinWaiters.remove(at: $0) }
+        }
+        waiter?.continuation.resume()
     }
 
     /// Leaves gracefully: tells up to 32 members directly and the rest by gossip, waits for
@@ -168,7 +268,7 @@ public final class ClusterMembership: Sendable {
         }
         if let timer { clock.cancel(timer.id) }
         transport.setReceiveHandler(nil)
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
         hub.finish()
     }
 
@@ -252,6 +352,14 @@ public final class ClusterMembership: Sendable {
             dropped(datagram, reason: error, now: now)
             return
         }
+        // Before the replay record: a joiner under a live member's name must not make the
+        // member's own datagrams look replayed.
+        let conflict = state.withLock { $0.instance.conflictingHolder(of: packet) }
+        if let holder = conflict {
+            dropped(datagram, reason: .nameConflict, now: now)
+            answerNameConflict(holder: holder, to: datagram.source, now: now)
+            return
+        }
         let accepted = state.withLock { state -> Bool in
             if let seen = state.replay[packet.sender] {
                 guard seen.accepts(packet, window: configuration.replayWindow, now: now) else { return false }
@@ -271,6 +379,13 @@ public final class ClusterMembership: Sendable {
         perform { instance, now in instance.receive(packet, from: datagram.source, now: now) }
     }
 
+    /// Tells a joiner that a live member at `holder` has its name.
+    private func answerNameConflict(holder: SocketAddress, to joiner: SocketAddress, now: MonotonicInstant) {
+        let packet = GossipPacket(
+            sender: name, boot: boot, sentAt: now.nanoseconds, message: .nameInUse(holder: holder), updates: [])
+        try? transport.send(sealer.seal(GossipCodec.encode(packet)), to: joiner)
+    }
+
     private func open(_ datagram: Datagram) throws(GossipDropReason) -> GossipPacket {
         guard datagram.payload.count <= configuration.settings.maxDatagramSize else { throw .oversized }
         let body = try sealer.open(datagram.payload)
@@ -280,7 +395,9 @@ public final class ClusterMembership: Sendable {
         } catch {
             throw .malformed
         }
-        guard packet.sender != name else { throw .foreign }
+        guard packet.sender != name || state.withLock({ $0.instance.conflictingHolder(of: packet) }) != nil else {
+            throw .foreign
+        }
         return packet
     }
 
@@ -304,7 +421,7 @@ public final class ClusterMembership: Sendable {
         let now = clock.now
         var outgoing: [(payload: [UInt8], destination: SocketAddress)] = []
         var events: [ClusterEvent] = []
-        var joined: [CheckedContinuation<Void, Never>] = []
+        var joined: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         let rearm: (cancel: ScheduledTimer?, at: MonotonicInstant?) = state.withLock { state in
             guard !state.stopped else { return (nil, nil) }
             var directives = body(&state.instance, now)
@@ -347,7 +464,7 @@ public final class ClusterMembership: Sendable {
             log(event)
             hub.publish(event)
         }
-        for waiter in joined { waiter.resume() }
+        for waiter in joined { waiter.continuation.resume() }
     }
 
     private func arm(at deadline: MonotonicInstant) {

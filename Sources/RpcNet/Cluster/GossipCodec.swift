@@ -13,6 +13,9 @@ enum GossipDropReason: String, Error, Sendable, CaseIterable {
     case replayed
     /// Sent by a member name this member does not accept (for example its own).
     case foreign
+    /// A join under a name a live member holds at another address (answered with
+    /// `nameInUse`).
+    case nameConflict
 }
 
 /// The byte layout of gossip datagrams (docs/PROTOCOL.md, "Gossip"): QUIC varints for numbers
@@ -74,6 +77,7 @@ enum GossipCodec {
             case .sync(let members, _, _):
                 2 + VarInt.encodedLength(UInt64(members.count)) + members.reduce(0) { $0 + encodedSize(of: $1) }
             case .gossip: 1
+            case .nameInUse(let holder): 1 + size(of: holder)
             }
         return size(of: sender) + 2 * VarInt.encodedLength(VarInt.max) + message + 1
     }
@@ -117,6 +121,9 @@ enum GossipCodec {
             for member in members { encode(member, into: &bytes) }
         case .gossip:
             bytes.append(6)
+        case .nameInUse(let holder):
+            bytes.append(7)
+            appendAddress(holder, to: &bytes)
         }
     }
 
@@ -227,6 +234,7 @@ enum GossipCodec {
             }
             return .sync(members: members, replyWanted: flags & 1 != 0, join: flags & 2 != 0)
         case 6: return .gossip
+        case 7: return .nameInUse(holder: try reader.address())
         case let type: throw .malformed("unknown message type \(type)")
         }
     }

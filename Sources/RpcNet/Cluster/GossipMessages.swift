@@ -53,6 +53,9 @@ enum GossipMessage: Equatable, Sendable {
     case sync(members: [MemberState], replyWanted: Bool, join: Bool)
     /// Only piggybacked updates (a gossip round).
     case gossip
+    /// A seed's answer to a join under a name a live member holds at another address: the
+    /// joiner must not take the name (it would move the member's entry to itself).
+    case nameInUse(holder: SocketAddress)
 }
 
 /// One gossip datagram before encryption: who sent it, when, the message and the updates.

@@ -1,26 +1,92 @@
 import Transports
 
+/// Where a member stands with its seeds.
+enum SeedContact: Equatable {
+    /// Not joining: no seeds, or a seed answered.
+    case settled
+    /// Sending join exchanges to the seeds: `attempts` so far, the next one at `next`;
+    /// `rejoin` marks a return after every seed was lost from sight.
+    case joining(attempts: Int, next: MonotonicInstant, rejoin: Bool)
+    /// A seed answered that a live member at `holder` has this member's name.
+    case refused(holder: SocketAddress)
+}
+
 extension SWIMInstance {
-    /// Sends a join exchange to every seed; retried with exponential backoff (0.2 s doubling to
-    /// 5 s) until a seed answers.
+    /// Sends a join exchange to every seed, retried with exponential backoff from 0.2 s until a
+    /// seed answers: up to 5 s apart for a first join, up to ``SWIMSettings/rejoinMaxBackoff``
+    /// for a re-join. A first join sends this member's full state; a re-join (after losing
+    /// sight of every seed) only this member, one small datagram per seed, as a member that
+    /// knew the cluster has nothing to teach a seed that comes back.
     mutating func attemptJoin(now: MonotonicInstant) {
-        guard !seeds.isEmpty else {
-            nextJoinAt = nil
+        guard case .joining(let attempts, _, let rejoin) = seedContact, !seeds.isEmpty else {
+            if isJoining { seedContact = .settled }
             return
         }
-        for seed in seeds { sendState(to: seed, replyWanted: true, join: true) }
-        joinAttempts += 1
-        let backoff = Duration.milliseconds(200) * (1 << min(joinAttempts - 1, 5))
-        nextJoinAt = now.advanced(by: min(backoff, .seconds(5)))
+        for seed in seeds {
+            if rejoin {
+                send(.sync(members: [selfState], replyWanted: true, join: true), to: seed)
+            } else {
+                sendState(to: seed, replyWanted: true, join: true)
+            }
+        }
+        let ceiling = rejoin ? settings.rejoinMaxBackoff : .seconds(5)
+        let backoff = min(Duration.milliseconds(200) * (1 << min(attempts, 5)), ceiling)
+        seedContact = .joining(attempts: attempts + 1, next: now.advanced(by: backoff), rejoin: rejoin)
     }
 
     /// A seed answered: joining is done.
-    mutating func joinAnswered() {
-        nextJoinAt = nil
+    mutating func joinAnswered(now: MonotonicInstant) {
+        seedContact = .settled
+        seedLastSeen = now
     }
 
     /// Whether the join is still waiting for a seed to answer.
-    var isJoining: Bool { nextJoinAt != nil }
+    var isJoining: Bool {
+        if case .joining = seedContact { return true }
+        return false
+    }
+
+    /// When the next join attempt is due, while joining.
+    var nextJoinAt: MonotonicInstant? {
+        if case .joining(_, let next, _) = seedContact { return next }
+        return nil
+    }
+
+    /// Re-joins through the seeds once none of them has been seen alive for
+    /// ``SWIMSettings/rejoinAfter``: a seed that left or crashed and came back knows nobody, and
+    /// nobody contacts a member that left, so without this a cluster whose seed restarted
+    /// would stay apart.
+    mutating func checkSeeds(now: MonotonicInstant) {
+        guard case .settled = seedContact, !seeds.isEmpty else { return }
+        let seedAlive = members.values.contains { $0.state.status.isActive && seeds.contains($0.state.address) }
+        if seedAlive {
+            seedLastSeen = now
+            return
+        }
+        guard seedLastSeen.duration(to: now) >= settings.rejoinAfter else { return }
+        seedContact = .joining(attempts: 0, next: now, rejoin: true)
+        attemptJoin(now: now)
+    }
+
+    /// The address of the live member that already holds the name of `packet`'s sender, when
+    /// the packet is a join from another address: the joiner is turned away (answered with
+    /// ``GossipMessage/nameInUse(holder:)``) rather than let take over the entry, which would
+    /// move the live member's traffic to it. A new life of a member at its old address, or of a
+    /// member already declared failed or gone, is no conflict.
+    func conflictingHolder(of packet: GossipPacket) -> SocketAddress? {
+        guard case .sync(let states, _, join: true) = packet.message,
+            let claimed = states.first(where: { $0.name == packet.sender })?.address
+        else { return nil }
+        if packet.sender == name { return claimed == address ? nil : address }
+        guard let record = members[packet.sender], record.state.status.isActive, record.state.address != claimed
+        else { return nil }
+        return record.state.address
+    }
+
+    /// This member's own full state.
+    var selfState: MemberState {
+        MemberState(name: name, address: address, status: .alive, incarnation: incarnation, tags: tags)
+    }
 
     /// Sends this member's view (itself, active members and tombstones) to `destination`, in as
     /// many datagrams as it takes (anti-entropy, memberlist's push/pull). Only the first
@@ -28,9 +94,7 @@ extension SWIMInstance {
     /// per datagram received.
     mutating func sendState(to destination: SocketAddress, replyWanted: Bool, join: Bool) {
         var replyWanted = replyWanted
-        var states = [
-            MemberState(name: name, address: address, status: .alive, incarnation: incarnation, tags: tags)
-        ]
+        var states = [selfState]
         states += members.values.map(\.state).sorted { $0.name < $1.name }
         // Room for the member count's varint to grow, and for a few piggybacked updates' count.
         let budget =

@@ -73,21 +73,28 @@ struct SWIMInstance {
     /// ``introduce(_:at:now:)``).
     var introductionWindow: (start: MonotonicInstant, names: Set<String>) = (.zero, [])
 
-    // Joining.
+    // Joining and re-joining.
     var seeds: [SocketAddress] = []
-    var joinAttempts = 0
-    var nextJoinAt: MonotonicInstant?
+    var seedContact = SeedContact.settled
+    /// When a seed was last seen alive (or joining began): re-joining starts
+    /// ``SWIMSettings/rejoinAfter`` later.
+    var seedLastSeen: MonotonicInstant
 
     // Partition detection.
     var partition: PartitionStatus?
     var partitionSuspectedSince: MonotonicInstant?
 
+    /// A member called `name` at `address`. `incarnation` starts its first life's incarnation:
+    /// the shell passes its boot time in milliseconds, so that a new life of a member outranks
+    /// every update about its earlier lives (docs/PROTOCOL.md §7.5).
     init(
         name: String, address: SocketAddress, tags: [String: String], settings: SWIMSettings, bodyBudget: Int,
-        seed: UInt64, now: MonotonicInstant
+        seed: UInt64, now: MonotonicInstant, incarnation: UInt64 = 0
     ) {
         self.name = name
         self.address = address
+        self.incarnation = incarnation
+        self.seedLastSeen = now
         self.tags = tags
         self.settings = settings
         self.bodyBudget = bodyBudget
@@ -126,9 +133,9 @@ struct SWIMInstance {
     /// Starts joining through `seeds`: a full-state exchange with each, retried with backoff
     /// until one answers.
     mutating func join(seeds: [SocketAddress], now: MonotonicInstant) -> [SWIMDirective] {
-        self.seeds = seeds.filter { $0 != address }
-        joinAttempts = 0
-        nextJoinAt = now
+        for seed in seeds where seed != address && !self.seeds.contains(seed) { self.seeds.append(seed) }
+        seedContact = .joining(attempts: 0, next: now, rejoin: false)
+        seedLastSeen = now
         attemptJoin(now: now)
         return takeOutput()
     }
@@ -143,7 +150,7 @@ struct SWIMInstance {
         dissemination.enqueue(update)
         announceDirectly()
         probe = nil
-        nextJoinAt = nil
+        seedContact = .settled
         return takeOutput()
     }
 
@@ -191,13 +198,17 @@ struct SWIMInstance {
             // ending the join on it left chains of members that joined through each other as
             // islands when a seed's answer was lost.
             let answersJoin = isJoining && seeds.contains(source)
-            if answersJoin { joinAnswered() }
+            if answersJoin { joinAnswered(now: now) }
             for state in states { merge(state, from: packet.sender, now: now) }
             if answersJoin {
                 announceSelf()
                 announceDirectly()
             }
             if replyWanted { sendState(to: source, replyWanted: false, join: false) }
+        case .nameInUse(let holder):
+            // Only a seed we are joining through may turn us away.
+            guard isJoining, seeds.contains(source) else { break }
+            seedContact = .refused(holder: holder)
         case .gossip:
             break
         }
@@ -232,6 +243,7 @@ struct SWIMInstance {
         }
         if let nextJoinAt, now >= nextJoinAt { attemptJoin(now: now) }
         if now >= nextHousekeepingAt {
+            checkSeeds(now: now)
             reapTombstones(now: now)
             checkPhi(now: now)
             checkPartition(now: now)

@@ -51,6 +51,14 @@ public struct SWIMSettings: Sendable, Equatable {
     /// sides of a healed partition find each other again (Serf's reconnect, every 30 s there).
     /// 10 s; nothing is sent while no member is failed.
     public var reconnectInterval: Duration = .seconds(10)
+    /// A member with seeds that has seen none of them alive for this long joins through them
+    /// again, retrying with backoff (0.2 s doubling to ``rejoinMaxBackoff``) until one answers:
+    /// a seed that left or crashed and came back is found again, and with it the cluster it
+    /// anchors. Each attempt is one small datagram per seed. 1 s, so a cluster whose seed
+    /// restarted reassembles within about a second of the seed's return.
+    public var rejoinAfter: Duration = .seconds(1)
+    /// The longest pause between re-join attempts. 1 s.
+    public var rejoinMaxBackoff: Duration = .seconds(1)
     /// How long failed and left members are remembered, so stale gossip cannot resurrect them
     /// (memberlist keeps them for its GossipToTheDeadTime; Serf for 24 h). 1 h.
     public var tombstoneLifetime: Duration = .seconds(3600)

@@ -28,7 +28,7 @@ public final class RPCServer: Sendable {
         var handlers: [String: MethodHandler] = [:]
         var accepting = true
         var listeners: [any ConnectionListener] = []
-        var connections: [ObjectIdentifier: any TransportConnection] = [:]
+        var connections: [ObjectIdentifier: (connection: any TransportConnection, calls: CallCounter)] = [:]
         var activeCalls = 0
         var drained: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiterID: UInt64 = 0
@@ -126,16 +126,16 @@ public final class RPCServer: Sendable {
 
     private func serve(connection: any TransportConnection) async {
         let key = ObjectIdentifier(connection)
+        let active = CallCounter()
         let admitted = state.withLock { state in
             guard state.accepting else { return false }
-            state.connections[key] = connection
+            state.connections[key] = (connection, active)
             return true
         }
         guard admitted else {
-            connection.close(code: 0, message: "server shutting down")
+            connection.close(code: 0, message: Self.drainMessage)
             return
         }
-        let active = CallCounter()
         await withDiscardingTaskGroup { group in
             while let stream = await next("stream", from: connection.acceptStream, peer: connection.remoteAddress) {
                 guard active.count.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentCallsPerConnection
@@ -149,12 +149,21 @@ public final class RPCServer: Sendable {
                 }
                 group.addTask {
                     await self.serve(stream: stream, connection: connection)
-                    active.count.subtract(1, ordering: .relaxed)
+                    // Draining: a connection whose last call ended is closed, so its client
+                    // goes elsewhere now rather than at the end of the grace period.
+                    if active.count.subtract(1, ordering: .relaxed).newValue == 0, !self.isAccepting {
+                        connection.close(code: 0, message: Self.drainMessage)
+                    }
                 }
             }
         }
         state.withLock { _ = $0.connections.removeValue(forKey: key) }
     }
+
+    /// Why a draining server closes a connection, as its client sees it.
+    static let drainMessage = "server shutting down"
+
+    private var isAccepting: Bool { state.withLock { $0.accepting } }
 
     /// The next item from an accept loop, or nil when it ended; an error ending it is logged
     /// rather than dropped.
@@ -221,6 +230,17 @@ public final class RPCServer: Sendable {
             try await stream.write(.trailer(Trailer(status: status, metadata: Metadata())), finish: true)
         } catch {
             logger.debug("could not send trailer", metadata: ["method": "\(header.method)", "error": "\(error)"])
+        }
+        if !isAccepting { await awaitDelivery(of: stream) }
+    }
+
+    /// While draining, a call's connection may be closed as soon as the call ends, and a close
+    /// discards what the peer has not acknowledged: wait (polling, at most a second; draining
+    /// only) until the peer acknowledged the call's last bytes.
+    private func awaitDelivery(of stream: TransportStream) async {
+        for _ in 0..<200 {
+            guard stream.bufferedSendBytes > 0 else { return }
+            try? await clock.sleep(until: clock.now.advanced(by: .milliseconds(5)), tolerance: nil)
         }
     }
 
@@ -326,16 +346,22 @@ public final class RPCServer: Sendable {
         }
     }
 
-    /// Stops accepting connections and calls, lets calls in flight finish for up to
-    /// `gracePeriod`, then closes every connection, which cancels what is left.
+    /// Drains the server: stops accepting connections (clients trying to connect are refused at
+    /// once) and calls (refused with ``RPCStatus/Code-swift.struct/unavailable``, so callers go
+    /// elsewhere), closes each connection as soon as it has no call running, lets calls in
+    /// flight finish for up to `gracePeriod`, then closes every connection left, which cancels
+    /// what is still running. The listeners stay open (a QUIC endpoint keeps answering its
+    /// connections until they close); closing them is the caller's, after this returns.
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
-        let listeners = state.withLock { state in
+        let (listeners, idle) = state.withLock { state in
             state.accepting = false
-            return state.listeners
+            let idle = state.connections.values.filter { $0.calls.count.load(ordering: .relaxed) == 0 }
+            return (state.listeners, idle.map(\.connection))
         }
-        for listener in listeners { listener.close() }
+        for listener in listeners { listener.stopAccepting() }
+        for connection in idle { connection.close(code: 0, message: Self.drainMessage) }
         _ = try? await withDeadline(gracePeriod, on: clock) { await self.waitUntilDrained() }
-        let connections = state.withLock { $0.connections.values.map { $0 } }
+        let connections = state.withLock { $0.connections.values.map(\.connection) }
         for connection in connections { connection.close(code: 0, message: "server shut down") }
     }
 }

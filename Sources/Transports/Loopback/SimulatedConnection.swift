@@ -36,6 +36,12 @@ public final class SimulatedListener: ConnectionListener {
         try await queue.next()
     }
 
+    /// Stops accepting: later dials find no listener. Connections are separate objects here,
+    /// so this is ``close()``.
+    public func stopAccepting() {
+        close()
+    }
+
     public func close() {
         network.unlisten(self)
         queue.finish()

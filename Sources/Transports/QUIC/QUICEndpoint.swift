@@ -71,6 +71,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private let sideChannelSlot = Mutex<QUICSideChannel?>(nil)
     /// Server connections whose handshake has not completed (drives Retry under load).
     private var handshaking = 0
+    /// Set by ``stopAccepting()``: new clients are answered with CONNECTION_REFUSED.
+    private var refusingConnections = false
     private var waitingForWritable: [QUICConnection] = []
     private let resetter: StatelessResetter
     /// Key material of Retry tokens, separate from the stateless-reset secret.
@@ -191,6 +193,14 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     /// The next connection a client opened, once its handshake completed; `nil` after ``close()``.
     public func acceptConnection() async throws -> QUICConnection? {
         try await acceptQueue.next()
+    }
+
+    /// Stops accepting connections (a graceful drain): ``acceptConnection()`` returns nil,
+    /// connections already accepted carry on, and a client that tries to connect is answered at
+    /// once with CONNECTION_REFUSED (RFC 9000 §20.1) rather than left to time out.
+    public func stopAccepting() {
+        acceptQueue.finish()
+        reactor.execute { [self] in refusingConnections = true }
     }
 
     public func close() {
@@ -453,8 +463,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         guard listening, let serverTLS else { return .unroutable }
         var header = ngtcp2_pkt_hd()
         guard ngtcp2_accept(&header, base, payload.count) == 0 else { return .unroutable }
-        guard connections.count < configuration.maxConnections else {
+        guard connections.count < configuration.maxConnections, !refusingConnections else {
             stats.withLock { $0.connectionsRefused += 1 }
+            if refusingConnections { refuseConnection(header, to: source) }
             return .unroutable
         }
         var originalDCID: ngtcp2_cid?
@@ -518,6 +529,23 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
             _ = try? socket.send(UnsafeRawBufferPointer(rebasing: $0.prefix(written)), to: source)
         }
         stats.withLock { $0.retriesSent += 1 }
+    }
+
+    /// Answers an Initial with an Initial carrying CONNECTION_CLOSE (CONNECTION_REFUSED), without
+    /// keeping any state. It is smaller than the client's padded Initial, so it amplifies
+    /// nothing.
+    private func refuseConnection(_ header: ngtcp2_pkt_hd, to source: SocketAddress) {
+        var clientSCID = header.scid
+        var clientDCID = header.dcid
+        var packet = [UInt8](repeating: 0, count: 256)
+        let reason = Array("server draining".utf8)
+        let written = ngtcp2_crypto_write_connection_close(
+            &packet, packet.count, header.version, &clientSCID, &clientDCID, UInt64(NGTCP2_CONNECTION_REFUSED),
+            reason, reason.count)
+        guard written > 0 else { return }
+        packet.withUnsafeBytes {
+            _ = try? socket.send(UnsafeRawBufferPointer(rebasing: $0.prefix(written)), to: source)
+        }
     }
 
     /// The client's original DCID if `header` carries a Retry token we issued to `source` recently.

@@ -27,6 +27,10 @@ public protocol ConnectionListener: AnyObject, Sendable {
     var localAddress: SocketAddress { get }
     /// The next connection whose handshake completed; `nil` once the listener is closed.
     func accept() async throws -> (any TransportConnection)?
+    /// Stops accepting new connections; those already accepted carry on (a graceful drain).
+    /// Clients trying to connect are refused rather than left to time out where the
+    /// transport can say so.
+    func stopAccepting()
     /// Stops accepting and closes every connection.
     func close()
 }

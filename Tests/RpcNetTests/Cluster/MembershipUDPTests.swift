@@ -19,8 +19,8 @@ struct MembershipUDPTests {
             }
             members[0].start()
             let events = members[0].events
-            await members[1].join(seeds: [members[0].address])
-            await members[2].join(seeds: [members[1].address])
+            try await members[1].join(seeds: [members[0].address])
+            try await members[2].join(seeds: [members[1].address])
             let everyone: Set = ["udp0", "udp1", "udp2"]
             try await eventually { members.allSatisfy { Set($0.members(status: .alive).map(\.name)) == everyone } }
             #expect(members[2].members(tags: ["index": "1"]).map(\.address) == [members[1].address])
