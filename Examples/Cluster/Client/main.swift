@@ -9,15 +9,21 @@ import Synchronization
 // gets another worker and continues after the last token it has: none lost, none repeated.
 
 ExampleEnvironment.bootstrapLogging()
-let directorAddress = ExampleEnvironment.string("DIRECTOR_ADDR", default: "127.0.0.1:61000")
+let directorAddress = await orExit { try ExampleEnvironment.address("DIRECTOR_ADDR", default: "127.0.0.1:61000") }
 let tokenLimit = UInt64(ExampleEnvironment.string("TOKEN_LIMIT", default: "0")) ?? 0
 let stallLimit = ExampleEnvironment.milliseconds("TOKEN_STALL_MS", default: 1000)
 let certificates = ExampleEnvironment.certificates
 let configuration = RPCConfiguration().withTrustedCA("\(certificates)/ca.pem").withKeepAlive(.seconds(1))
-let reactor = try Reactor.start(name: "client")
+let reactor = await orExit { try Reactor.start(name: "client") }
 
 say("📡 Starting Client - connecting to director at \(directorAddress)")
-let director = try await RPCClient.connect(to: directorAddress, configuration: configuration, reactor: reactor)
+let director = await orExit {
+    do {
+        return try await RPCClient.connect(to: directorAddress, configuration: configuration, reactor: reactor)
+    } catch {
+        throw ExampleError("DIRECTOR_ADDR=\(directorAddress): \(error)")
+    }
+}
 say("✅ connected to director")
 
 /// Asks the director for a worker; the returned task holds the assignment open until cancelled.

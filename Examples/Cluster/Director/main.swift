@@ -8,10 +8,17 @@ import RpcNet
 
 ExampleEnvironment.bootstrapLogging()
 let logger = Logger(label: "director")
-let address = ExampleEnvironment.string("DIRECTOR_ADDR", default: "127.0.0.1:61000")
+// Installed first, so that a director stopped during start-up still exits cleanly.
+let termination = TerminationSignal()
+let address = await orExit { try ExampleEnvironment.address("DIRECTOR_ADDR", default: "127.0.0.1:61000") }
+let advertise = await orExit { try ExampleEnvironment.optionalAddress("DIRECTOR_ADVERTISE") }
 say("🎯 Starting Director at \(address)")
 say("📁 Loading certificates from \"\(ExampleEnvironment.certificates)/server.pem\"")
-let node = try await ClusterNode.start(name: "director", address: address, tags: ["role": "director"], logger: logger)
+let node = await orExit {
+    try await ClusterNode.start(
+        name: "director", address: ("DIRECTOR_ADDR", address), advertise: advertise.map { ("DIRECTOR_ADVERTISE", $0) },
+        tags: ["role": "director"], logger: logger)
+}
 node.membership.start()
 say("✅ Director registered itself in cluster")
 say("✅ Cluster enabled - Director is now discoverable")
@@ -70,8 +77,7 @@ let events = Task {
 }
 
 reportPool()
-say("🚀 Director ready - listening on \(node.endpoint.localAddress)")
-let termination = TerminationSignal()
+say("🚀 Director ready - listening on \(node.endpoint.localAddress), announced as \(node.membership.address)")
 let serving = Task { await node.serve() }
 await termination.wait()
 say("👋 Director leaving the cluster")

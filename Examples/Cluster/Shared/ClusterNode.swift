@@ -12,23 +12,59 @@ public struct ClusterNode: Sendable {
     /// How this node dials others (its own endpoint, trusting the test CA).
     public let rpcConfiguration: RPCConfiguration
 
+    /// A setting's environment variable and value, for resolving and for error messages.
+    public typealias Setting = (name: String, value: String)
+
     /// Binds `address`, loads the certificates, creates the RPC server (methods are registered
-    /// by the caller before ``serve()``), and a membership named `name` with `tags`.
+    /// by the caller before ``serve()``), and a membership named `name` with `tags` and `seed`,
+    /// announcing `advertise` (or the bound address; for a wildcard bind, the address that
+    /// routes to the seed). Every failure is an ``ExampleError`` naming the setting and value.
     public static func start(
-        name: String, address: String, tags: [String: String], logger: Logger
+        name: String, address: Setting, advertise: Setting?, seed: Setting? = nil, tags: [String: String],
+        logger: Logger
     ) async throws -> ClusterNode {
         let certificates = ExampleEnvironment.certificates
-        let configuration = RPCConfiguration(bindAddress: address)
+        let configuration = RPCConfiguration(bindAddress: address.value)
             .withCertificate(chain: "\(certificates)/server.pem", key: "\(certificates)/server-key.pem")
             .withTrustedCA("\(certificates)/ca.pem")
             .withKeepAlive(.seconds(1))
+        do {
+            _ = try configuration.validated(for: .server)
+        } catch {
+            throw ExampleError("CERTS_DIR=\(certificates): \(error)")
+        }
         let reactor = try Reactor.start(name: name)
-        let endpoint = try await QUICEndpoint.listen(reactor: reactor, configuration: configuration, logger: logger)
+        let endpoint: QUICEndpoint
+        do {
+            endpoint = try await QUICEndpoint.listen(reactor: reactor, configuration: configuration, logger: logger)
+        } catch {
+            await reactor.shutdown()
+            throw ExampleError("\(address.name)=\(address.value): \(error)")
+        }
         let server = try RPCServer(configuration, logger: logger)
         var membershipConfiguration = ClusterMembership.Configuration(name: name, tags: tags)
-        if let key = ProcessInfo.clusterKey { membershipConfiguration.keys = [key] }
-        let membership = try ClusterMembership(
-            configuration: membershipConfiguration, transport: endpoint.sideChannel(), logger: logger)
+        if let key = try ProcessInfo.clusterKey() { membershipConfiguration.keys = [key] }
+        /// The address of `setting`, resolved; a failure closes what was opened.
+        func resolve(_ setting: Setting) async throws -> SocketAddress {
+            do {
+                return try await SocketAddress.resolve(setting.value)
+            } catch {
+                endpoint.close()
+                await reactor.shutdown()
+                throw ExampleError("\(setting.name): \(error)")
+            }
+        }
+        if let seed { membershipConfiguration.seeds = [try await resolve(seed)] }
+        if let advertise { membershipConfiguration.advertiseAddress = try await resolve(advertise) }
+        let membership: ClusterMembership
+        do {
+            membership = try ClusterMembership(
+                configuration: membershipConfiguration, transport: endpoint.sideChannel(), logger: logger)
+        } catch {
+            endpoint.close()
+            await reactor.shutdown()
+            throw ExampleError("\(advertise?.name ?? address.name): \(error)")
+        }
         return ClusterNode(
             reactor: reactor, endpoint: endpoint, server: server, membership: membership,
             rpcConfiguration: configuration)
@@ -50,9 +86,15 @@ public struct ClusterNode: Sendable {
 }
 
 extension ProcessInfo {
-    /// The cluster key from `CLUSTER_KEY` (Base64 of 32 bytes), if set.
-    static var clusterKey: ClusterKey? {
-        ExampleEnvironment.string("CLUSTER_KEY", default: "").isEmpty
-            ? nil : try? ClusterKey(base64: ExampleEnvironment.string("CLUSTER_KEY", default: ""))
+    /// The cluster key from `CLUSTER_KEY` (Base64 of 32 bytes), if set; a value that is not one
+    /// is an error, not an unkeyed cluster.
+    static func clusterKey() throws(ExampleError) -> ClusterKey? {
+        let text = ExampleEnvironment.string("CLUSTER_KEY", default: "")
+        guard !text.isEmpty else { return nil }
+        do {
+            return try ClusterKey(base64: text)
+        } catch {
+            throw ExampleError("CLUSTER_KEY: \(error)")
+        }
     }
 }

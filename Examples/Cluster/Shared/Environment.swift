@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+import RpcNet
 
 /// The example's settings come from environment variables, as in the chapter the example
 /// follows (docs: README, "The cluster example").
@@ -10,9 +11,32 @@ public enum ExampleEnvironment {
         return value
     }
 
-    /// Whether `name` is set to a true value (`1`, `true`, `yes`, `on`).
+    /// Whether `name` is set to a true value (`1`, `true`, `yes`, `on`); any other value than
+    /// a false one (`0`, `false`, `no`, `off`) is warned about and taken as false.
     public static func flag(_ name: String) -> Bool {
-        ["1", "true", "yes", "on"].contains(string(name, default: "false").lowercased())
+        let value = string(name, default: "false").lowercased()
+        if ["1", "true", "yes", "on"].contains(value) { return true }
+        if !["0", "false", "no", "off"].contains(value) {
+            warn("\(name)=\(value) is not understood (use true or false); taking false")
+        }
+        return false
+    }
+
+    /// The `host:port` in `name`, or nil when it is unset (see ``address(_:default:)``).
+    public static func optionalAddress(_ name: String) throws(ExampleError) -> String? {
+        string(name, default: "").isEmpty ? nil : try address(name, default: "")
+    }
+
+    /// The `host:port` in `name` (or `fallback`), checked with RpcNet's one address parser so a
+    /// mistake is reported naming the variable.
+    public static func address(_ name: String, default fallback: String) throws(ExampleError) -> String {
+        let value = string(name, default: fallback)
+        do {
+            _ = try HostAndPort(parsing: value)
+        } catch {
+            throw ExampleError("\(name): \(error)")
+        }
+        return value
     }
 
     /// A number of milliseconds from `name`.
@@ -37,7 +61,10 @@ public enum ExampleEnvironment {
         case "warn", "warning": return .warning
         case "error": return .error
         case "critical", "off": return .critical
-        default: return .info
+        case "info": return .info
+        default:
+            warn("log level '\(last)' is not understood (use trace, debug, info, warn, error); using info")
+            return .info
         }
     }
 
@@ -51,6 +78,31 @@ public enum ExampleEnvironment {
             return handler
         }
     }
+}
+
+/// A mistake in the example's settings or surroundings, in one line naming the setting and value.
+public struct ExampleError: Error, CustomStringConvertible {
+    public let description: String
+
+    public init(_ description: String) {
+        self.description = description
+    }
+}
+
+/// Runs `body`; an error ends the process with one line on standard error and exit status 1 —
+/// never a backtrace.
+public func orExit<T>(_ body: () async throws -> T) async -> T {
+    do {
+        return try await body()
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        exit(1)
+    }
+}
+
+/// A warning line on standard error.
+func warn(_ line: String) {
+    FileHandle.standardError.write(Data("warning: \(line)\n".utf8))
 }
 
 /// Writes a progress line to standard output unbuffered, so a parent process reading the pipe

@@ -8,9 +8,12 @@ import Synchronization
 // streams tokens. With WORKER_FAILURE_ENABLED it fails on a cycle and recovers.
 
 ExampleEnvironment.bootstrapLogging()
+// Installed first, so that even a worker stopped during start-up or joining leaves and exits 0.
+let termination = TerminationSignal()
 let label = ExampleEnvironment.string("WORKER_LABEL", default: "worker-1")
-let address = ExampleEnvironment.string("WORKER_ADDR", default: "127.0.0.1:62001")
-let director = ExampleEnvironment.string("DIRECTOR_ADDR", default: "127.0.0.1:61000")
+let address = await orExit { try ExampleEnvironment.address("WORKER_ADDR", default: "127.0.0.1:62001") }
+let advertise = await orExit { try ExampleEnvironment.optionalAddress("WORKER_ADVERTISE") }
+let director = await orExit { try ExampleEnvironment.address("DIRECTOR_ADDR", default: "127.0.0.1:61000") }
 let failureEnabled = ExampleEnvironment.flag("WORKER_FAILURE_ENABLED")
 let tokenInterval = ExampleEnvironment.milliseconds("TOKEN_INTERVAL_MS", default: 100)
 // The failure cycle's phases (the chapter's 10 s running, warning 3 s before, 5 s failed); the
@@ -19,12 +22,14 @@ let runningTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_RUN_MS", defau
 let failedTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_DOWN_MS", default: 5_000)
 let warning = min(Duration.seconds(3), runningTime)
 let logger = Logger(label: label)
-// Installed first, so that even a worker stopped during start-up leaves the cluster.
-let termination = TerminationSignal()
 
 say("👷 Starting Worker '\(label)' at \(address)")
 say("🔌 Binding server to \(address)...")
-let node = try await ClusterNode.start(name: label, address: address, tags: [:], logger: logger)
+let node = await orExit {
+    try await ClusterNode.start(
+        name: label, address: ("WORKER_ADDR", address), advertise: advertise.map { ("WORKER_ADVERTISE", $0) },
+        seed: ("DIRECTOR_ADDR", director), tags: [:], logger: logger)
+}
 say("✅ Server bound successfully")
 
 /// Whether the simulated failure is on: streams fail with `unavailable` meanwhile.
@@ -45,7 +50,20 @@ node.server.register(Methods.generate) { (request: GenerateRequest, tokens: Type
 let serving = Task { await node.serve() }
 
 say("🌐 Enabling cluster, connecting to director at \(director)...")
-try await node.membership.join(seeds: [director])
+do {
+    // Until the director answers (progress is logged every 5 s); Ctrl+C or SIGTERM meanwhile
+    // leaves and exits 0.
+    guard try await termination.unlessSignalled({ try await node.membership.join(seeds: [SocketAddress]()) }) != nil
+    else {
+        say("👋 Worker '\(label)' stopped before joining")
+        await node.leaveAndStop(gracePeriod: .zero)
+        exit(0)
+    }
+} catch {
+    FileHandle.standardError.write(Data("error: WORKER_LABEL=\(label): \(error)\n".utf8))
+    await node.leaveAndStop(gracePeriod: .zero)
+    exit(1)
+}
 say("✅ Cluster enabled, connected to director")
 say("🏷️  Tagging worker with role=worker and label=\(label)...")
 try node.membership.setTags(["role": "worker", "label": label])

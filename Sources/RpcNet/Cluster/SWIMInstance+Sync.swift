@@ -69,12 +69,12 @@ extension SWIMInstance {
     }
 
     /// The address of the live member that already holds the name of `packet`'s sender, when
-    /// the packet is a join from another address: the joiner is turned away (answered with
-    /// ``GossipMessage/nameInUse(holder:)``) rather than let take over the entry, which would
-    /// move the live member's traffic to it. A new life of a member at its old address, or of a
-    /// member already declared failed or gone, is no conflict.
+    /// the packet is a sync (a join, or an introduction) from another address: the sender is
+    /// turned away (answered with ``GossipMessage/nameInUse(holder:)``) rather than let take
+    /// over the entry, which would move the live member's traffic to it. A new life of a member
+    /// at its old address, or of a member already declared failed or gone, is no conflict.
     func conflictingHolder(of packet: GossipPacket) -> SocketAddress? {
-        guard case .sync(let states, _, join: true) = packet.message,
+        guard case .sync(let states, _, _) = packet.message,
             let claimed = states.first(where: { $0.name == packet.sender })?.address
         else { return nil }
         if packet.sender == name { return claimed == address ? nil : address }

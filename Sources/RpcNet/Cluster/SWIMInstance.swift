@@ -170,6 +170,12 @@ struct SWIMInstance {
         -> [SWIMDirective]
     {
         guard !hasLeft else { return [] }
+        if case .nameInUse(let holder) = packet.message {
+            // Only a seed we are joining through may turn us away; nothing else in the datagram
+            // is taken in, and it introduces nobody.
+            if isJoining, seeds.contains(source) { seedContact = .refused(holder: holder) }
+            return takeOutput()
+        }
         counters.received += 1
         heard(from: packet.sender, at: now)
         if members[packet.sender] == nil { introduce(packet.sender, at: source, now: now) }
@@ -205,11 +211,7 @@ struct SWIMInstance {
                 announceDirectly()
             }
             if replyWanted { sendState(to: source, replyWanted: false, join: false) }
-        case .nameInUse(let holder):
-            // Only a seed we are joining through may turn us away.
-            guard isJoining, seeds.contains(source) else { break }
-            seedContact = .refused(holder: holder)
-        case .gossip:
+        case .nameInUse, .gossip:
             break
         }
         if accused { send(.gossip, to: source, preferring: name) }

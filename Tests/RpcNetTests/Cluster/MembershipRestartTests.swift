@@ -62,8 +62,18 @@ struct MembershipRestartTests {
         let impostor = try ClusterMembership(
             configuration: .init(name: "m2"), transport: endpoint, clock: cluster.clock, logger: ClusterSimulation.quiet
         )
-        let join = Task { try await impostor.join(seeds: [ClusterSimulation.address(0)]) }
-        cluster.run(for: .seconds(2))
+        let finished = Atomic<Bool>(false)
+        let join = Task {
+            defer { finished.store(true, ordering: .releasing) }
+            try await impostor.join(seeds: [ClusterSimulation.address(0)])
+        }
+        // Virtual time moves while the join runs on the pool; bounded by virtual time only.
+        for _ in 0..<200 {
+            if finished.load(ordering: .acquiring) { break }
+            cluster.run(for: .milliseconds(100))
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        impostor.shutdown()
         let result = await join.result
         #expect(throws: ClusterJoinError.nameInUse(name: "m2", holder: ClusterSimulation.address(2))) {
             try result.get()
