@@ -9,7 +9,8 @@ import Synchronization
 public final class TerminationSignal: @unchecked Sendable {
     private struct State {
         var signalled = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiterID: UInt64 = 0
     }
 
     private let state = Mutex(State())
@@ -29,15 +30,27 @@ public final class TerminationSignal: @unchecked Sendable {
     /// Whether a signal arrived.
     public var isSignalled: Bool { state.withLock { $0.signalled } }
 
-    /// Returns once a signal arrived (at once if one already did).
+    /// Returns once a signal arrived (at once if one already did), or when the waiting task is
+    /// cancelled.
     public func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state in
-                if state.signalled { return true }
-                state.waiters.append(continuation)
-                return false
+        let id = state.withLock { state in
+            state.nextWaiterID += 1
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state in
+                    if state.signalled || Task.isCancelled { return true }
+                    state.waiters.append((id, continuation))
+                    return false
+                }
+                if now { continuation.resume() }
             }
-            if now { continuation.resume() }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                state.waiters.firstIndex { $0.id == id }.map { state.waiters.remove(at: $0) }
+            }
+            waiter?.continuation.resume()
         }
     }
 
@@ -46,7 +59,7 @@ public final class TerminationSignal: @unchecked Sendable {
         let work = Task { try await body() }
         let watcher = Task {
             await wait()
-            work.cancel()
+            if isSignalled { work.cancel() }
         }
         defer { watcher.cancel() }
         do {
@@ -62,6 +75,6 @@ public final class TerminationSignal: @unchecked Sendable {
             defer { state.waiters.removeAll() }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
     }
 }

@@ -135,17 +135,26 @@ public final class ClusterMembership: Sendable {
     /// Starts answering and probing, joining through the configured seeds if there are any
     /// (alone otherwise, until another member joins through it).
     public func start() {
+        begin(joiningThrough: nil)
+    }
+
+    /// Starts taking part if not started yet, and joins through the configured seeds plus
+    /// `seeds` (a join when `seeds` is given, or when starting with configured seeds).
+    private func begin(joiningThrough seeds: [SocketAddress]?) {
         let started = state.withLock { state in
             guard !state.running, !state.stopped else { return false }
             state.running = true
             return true
         }
-        guard started else { return }
-        transport.setReceiveHandler { [weak self] datagram in self?.handle(datagram) }
-        perform { instance, now in
-            instance.seeds.isEmpty ? [] : instance.join(seeds: [], now: now)
+        if started {
+            transport.setReceiveHandler { [weak self] datagram in self?.handle(datagram) }
+            logger.info("membership started", metadata: ["address": "\(address)"])
         }
-        logger.info("membership started", metadata: ["address": "\(address)"])
+        guard started || seeds != nil else { return }
+        perform { instance, now in
+            let added = seeds ?? []
+            return instance.seeds.isEmpty && added.isEmpty ? [] : instance.join(seeds: added, now: now)
+        }
     }
 
     /// Joins the cluster through `seeds` (any members' gossip addresses, added to the
@@ -204,8 +213,7 @@ public final class ClusterMembership: Sendable {
 
     /// Starts joining through `seeds` without waiting (see ``join(seeds:)``).
     public func startJoining(seeds: [SocketAddress]) {
-        start()
-        perform { instance, now in instance.join(seeds: seeds, now: now) }
+        begin(joiningThrough: seeds)
     }
 
     /// Returns once a seed has answered (at once if not joining), the membership stopped, the
@@ -352,27 +360,37 @@ public final class ClusterMembership: Sendable {
             dropped(datagram, reason: error, now: now)
             return
         }
-        // Before the replay record: a joiner under a live member's name must not make the
-        // member's own datagrams look replayed.
-        let conflict = state.withLock { $0.instance.conflictingHolder(of: packet) }
-        if let holder = conflict {
-            dropped(datagram, reason: .nameConflict, now: now)
-            answerNameConflict(holder: holder, to: datagram.source, now: now)
-            return
+        enum Admission {
+            case accepted
+            case refused(GossipDropReason)
+            case nameInUse(holder: SocketAddress)
         }
-        let accepted = state.withLock { state -> Bool in
+        let admission = state.withLock { state -> Admission in
+            // Before the replay record: a joiner under a live member's name must not make the
+            // member's own datagrams look replayed.
+            if let holder = state.instance.conflictingHolder(of: packet) { return .nameInUse(holder: holder) }
+            guard packet.sender != name else { return .refused(.foreign) }
             if let seen = state.replay[packet.sender] {
-                guard seen.accepts(packet, window: configuration.replayWindow, now: now) else { return false }
+                guard seen.accepts(packet, window: configuration.replayWindow, now: now) else {
+                    return .refused(.replayed)
+                }
             } else if state.replay.count > 4 * (state.instance.members.count + 16) {
                 let instance = state.instance
                 state.replay = state.replay.filter { instance.members[$0.key] != nil }
             }
             state.replay[packet.sender, default: ReplayRecord(packet, now: now)].record(packet, now: now)
             state.statistics.received += 1
-            return true
+            return .accepted
         }
-        guard accepted else {
-            dropped(datagram, reason: .replayed, now: now)
+        switch admission {
+        case .accepted:
+            break
+        case .refused(let reason):
+            dropped(datagram, reason: reason, now: now)
+            return
+        case .nameInUse(let holder):
+            dropped(datagram, reason: .nameConflict, now: now)
+            answerNameConflict(holder: holder, to: datagram.source, now: now)
             return
         }
         metrics.received.increment()
@@ -394,9 +412,6 @@ public final class ClusterMembership: Sendable {
             packet = try GossipCodec.decode(body)
         } catch {
             throw .malformed
-        }
-        guard packet.sender != name || state.withLock({ $0.instance.conflictingHolder(of: packet) }) != nil else {
-            throw .foreign
         }
         return packet
     }

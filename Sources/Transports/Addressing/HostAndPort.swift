@@ -80,9 +80,6 @@ public struct HostAndPort: Hashable, Sendable, CustomStringConvertible {
         try? SocketAddress(ip: host, port: port)
     }
 
-    /// Whether the host is a name rather than an IP address.
-    public var isHostName: Bool { numericAddress == nil || host == "localhost" }
-
     /// Resolves the host (numeric ones at once, names with `getaddrinfo` on a thread of its
     /// own, never the reactor's loop thread), preferring the family of `peer` when given and
     /// IPv4 otherwise.

@@ -54,16 +54,23 @@ public struct SocketAddress: Hashable, Sendable, CustomStringConvertible {
         guard destination.withSockAddr({ connect(fd, $0, $1) }) == 0 else {
             throw .system(operation: "route to \(destination)", errno: errno)
         }
+        guard var local = SocketAddress(boundTo: fd) else { throw .system(operation: "getsockname", errno: errno) }
+        local.port = 0
+        return local
+    }
+
+    /// The local address socket `fd` is bound to (`getsockname`); nil when the call fails
+    /// (`errno` says why) or the family is neither IPv4 nor IPv6.
+    init?(boundTo fd: Int32) {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let named = withUnsafeMutablePointer(to: &storage) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
         guard named == 0,
-            var local = withUnsafeBytes(of: &storage, { SocketAddress($0.baseAddress!, length: Int(length)) })
-        else { throw .system(operation: "getsockname", errno: errno) }
-        local.port = 0
-        return local
+            let local = withUnsafeBytes(of: &storage, { SocketAddress($0.baseAddress!, length: Int(length)) })
+        else { return nil }
+        self = local
     }
 
     /// Whether this is a wildcard address (`0.0.0.0`, `::`), which no peer can send to.

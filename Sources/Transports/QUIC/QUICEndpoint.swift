@@ -63,7 +63,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private var routes: [ConnectionID: QUICConnection] = [:]
     private var connections: [ObjectIdentifier: QUICConnection] = [:]
     /// Connections this endpoint dialled, by server address: a stateless reset from a server
-    /// carries no connection ID of ours, so it is offered to these (RFC 9000 §10.3.1).
+    /// carries no connection ID of ours, so it is offered to these (RFC 9000 §10.3.1), and so
+    /// are ICMP errors about the server's address.
     private var dialled: [SocketAddress: [QUICConnection]] = [:]
     /// Where datagrams that are not QUIC go, once
     /// ``sideChannel(firstBytes:maxDatagramSize:receiveQueueCapacity:)``
@@ -396,17 +397,17 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EHOSTDOWN, ENETDOWN, EPROTO, EACCES, EMSGSIZE,
     ]
 
-    /// Drains the socket's error queue, telling connections still handshaking with a
-    /// destination the network reported unreachable.
+    /// Drains the socket's error queue, telling the connections this endpoint dialled to a
+    /// destination the network reported unreachable (only a handshake acts on it, see
+    /// ``QUICConnection/networkReported(errno:)``): a lookup, not a scan of every connection,
+    /// since anyone can send ICMP messages.
     private func readNetworkErrors() {
         var count = 0
         while count < 64, let (destination, code) = socket.readError() {
             count += 1
             logger.debug(
                 "network reported an error", metadata: ["destination": "\(destination)", "errno": "\(code)"])
-            for connection in connections.values where connection.remoteAddress == destination {
-                connection.networkReported(errno: code)
-            }
+            for connection in dialled[destination] ?? [] { connection.networkReported(errno: code) }
         }
         if count > 0 { stats.withLock { $0.networkErrors += count } }
     }

@@ -38,13 +38,7 @@ final class UDPSocket {
             Glibc.close(fd)
             throw .system(operation: "bind \(address)", errno: error)
         }
-        var storage = sockaddr_storage()
-        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let named = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0,
-            let local = withUnsafeBytes(of: &storage, { SocketAddress($0.baseAddress!, length: Int(length)) })
+        guard let local = SocketAddress(boundTo: fd)
         else {
             let error = errno
             Glibc.close(fd)
