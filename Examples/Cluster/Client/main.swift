@@ -13,7 +13,8 @@ let directorAddress = await orExit { try ExampleEnvironment.address("DIRECTOR_AD
 let tokenLimit = UInt64(ExampleEnvironment.string("TOKEN_LIMIT", default: "0")) ?? 0
 let stallLimit = ExampleEnvironment.milliseconds("TOKEN_STALL_MS", default: 1000)
 let certificates = ExampleEnvironment.certificates
-let configuration = RPCConfiguration().withTrustedCA("\(certificates)/ca.pem").withKeepAlive(.seconds(1))
+let configuration = RPCConfiguration().withTrustedCA("\(certificates)/ca.pem").withKeepAlive(
+    ExampleEnvironment.keepAlive)
 let reactor = await orExit { try Reactor.start(name: "client") }
 
 say("📡 Starting Client - connecting to director at \(directorAddress)")

@@ -40,7 +40,7 @@ node.server.register(Methods.assign) { (request: AssignRequest, replies: TypedMe
     defer { lease.release() }
     let worker = lease.worker
     say(
-        "🔀 assigned \(worker.tags["label"] ?? worker.name) to client \(context.remoteAddress) (\(worker.load) connections)"
+        "🔀 assigned \(worker.tags["label"] ?? worker.name) to client \(context.remoteAddress) (\(worker.effectiveLoad) connections)"
     )
     try await replies.send(
         Assignment(worker: worker.name, label: worker.tags["label"] ?? worker.name, address: "\(worker.address)"))
@@ -53,7 +53,7 @@ func reportPool() {
     let workers = registry.workers
     say("📊 Worker pool status: \(workers.count) workers available")
     for worker in workers {
-        say("   - \(worker.tags["label"] ?? worker.name) at \(worker.address) (\(worker.load) connections)")
+        say("   - \(worker.tags["label"] ?? worker.name) at \(worker.address) (\(worker.effectiveLoad) connections)")
     }
 }
 
@@ -64,7 +64,14 @@ let events = Task {
         case .nodeLeft(let member): say("🚪 \(member.name) left")
         case .nodeFailed(let member): say("💀 \(member.name) failed: removed from the pool")
         case .nodeRecovered(let member): say("🔁 \(member.name) recovered")
-        case .nodeTagsUpdated(let member, _):
+        case .nodeTagsUpdated(let member, let previous):
+            // Workers publish their load as a tag several times a second; only other changes
+            // are news here.
+            var tags = member.tags
+            var before = previous
+            tags[Worker.loadTag] = nil
+            before[Worker.loadTag] = nil
+            guard tags != before else { continue }
             say(
                 "🏷️  \(member.name) tags: \(member.tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))"
             )

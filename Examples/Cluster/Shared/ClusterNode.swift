@@ -27,7 +27,8 @@ public struct ClusterNode: Sendable {
         let configuration = RPCConfiguration(bindAddress: address.value)
             .withCertificate(chain: "\(certificates)/server.pem", key: "\(certificates)/server-key.pem")
             .withTrustedCA("\(certificates)/ca.pem")
-            .withKeepAlive(.seconds(1))
+            .withKeepAlive(ExampleEnvironment.keepAlive)
+            .withIdleTimeout(ExampleEnvironment.idleTimeout)
         do {
             _ = try configuration.validated(for: .server)
         } catch {

@@ -44,6 +44,14 @@ public enum ExampleEnvironment {
         .milliseconds(Int(string(name, default: "\(fallback)")) ?? fallback)
     }
 
+    /// How often an idle connection of the example sends a PING (RFC 9000 §10.1.2).
+    public static let keepAlive = Duration.milliseconds(300)
+    /// How long the example's connections live without hearing their peer: 1.5 s, so a caller
+    /// that died stops counting as a worker's load (its stream ends) and as the director's
+    /// lease within about 2 s. Five keep-alive PINGs fit in it, so loss does not close a live
+    /// connection.
+    public static let idleTimeout = Duration.milliseconds(1500)
+
     /// The directory holding `ca.pem`, `server.pem` and `server-key.pem` (`CERTS_DIR`, default
     /// `certs`, made by `certs/generate.sh`).
     public static var certificates: String { string("CERTS_DIR", default: "certs") }

@@ -68,6 +68,9 @@ say("✅ Cluster enabled, connected to director")
 say("🏷️  Tagging worker with role=worker and label=\(label)...")
 try node.membership.setTags(["role": "worker", "label": label])
 say("✅ Worker '\(label)' joined cluster with role=worker")
+// Its streams in flight, published for the director's LeastConnections.
+let loadReporter = WorkerLoadReporter(membership: node.membership) { node.server.activeCalls }
+loadReporter.start()
 
 let events = Task {
     for await event in node.membership.events {
@@ -90,12 +93,12 @@ let failureCycle = Task {
         try await Task.sleep(for: warning)
         failing.store(true, ordering: .relaxed)
         // Off the director's list while failed: it only hands out members tagged role=worker.
-        try node.membership.setTags(["role": "worker-failed", "label": label])
+        try node.membership.setTag("role", to: "worker-failed")
         say("💥 Worker failed!")
         try await Task.sleep(for: failedTime)
         say("🔄 Worker recovering...")
         failing.store(false, ordering: .relaxed)
-        try node.membership.setTags(["role": "worker", "label": label])
+        try node.membership.setTag("role", to: "worker")
         say("✅ Worker recovered and ready to serve!")
     }
 }
@@ -104,6 +107,7 @@ say("🚀 Worker '\(label)' is running and ready to handle requests")
 await termination.wait()
 say("👋 Worker '\(label)' leaving the cluster")
 failureCycle.cancel()
+loadReporter.stop()
 await node.leaveAndStop(gracePeriod: .milliseconds(500))
 events.cancel()
 await serving.value

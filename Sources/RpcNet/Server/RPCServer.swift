@@ -99,6 +99,12 @@ public final class RPCServer: Sendable {
         state.withLock { $0.handlers[method] = MethodHandler(run: run) }
     }
 
+    /// Calls running now, over every connection: what a worker publishes as its load
+    /// (``WorkerLoadReporter``).
+    public var activeCalls: Int {
+        state.withLock { $0.activeCalls }
+    }
+
     /// Reads exactly one request message.
     private static func singleRequest(_ requests: MessageStream) async throws -> [UInt8] {
         try await requests.single(

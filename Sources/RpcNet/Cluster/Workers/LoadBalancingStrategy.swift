@@ -4,8 +4,10 @@ public enum LoadBalancingStrategy: String, Sendable, Hashable, CaseIterable, Cus
     case roundRobin
     /// A worker drawn at random: no shared state between selectors, even on average.
     case random
-    /// The worker with the fewest calls and streams in flight through this registry (ties go
-    /// round-robin): the choice when calls differ in length, such as streams. Recommended.
+    /// The worker with the fewest calls and streams in flight (ties go round-robin): the larger
+    /// of those through this registry and those the worker publishes itself
+    /// (``Worker/effectiveLoad``, ``WorkerLoadReporter``). The choice when calls differ in
+    /// length, such as streams. Recommended.
     case leastConnections
 
     public var description: String {

@@ -69,9 +69,10 @@ public final class WorkerRegistry: Sendable {
             case .random:
                 chosen = members[Int(state.random.next() % UInt64(members.count))]
             case .leastConnections:
-                let least = members.map { state.load[$0.name, default: 0] }.min()!
-                let idle = members.filter { state.load[$0.name, default: 0] == least }
-                chosen = idle[state.cursor % idle.count]
+                let loads = members.map { Worker(member: $0, load: state.load[$0.name, default: 0]).effectiveLoad }
+                let least = loads.min()!
+                let idle = members.indices.filter { loads[$0] == least }
+                chosen = members[idle[state.cursor % idle.count]]
                 state.cursor &+= 1
             }
             state.load[chosen.name, default: 0] += 1
