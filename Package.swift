@@ -71,25 +71,37 @@ let package = Package(
         ),
         .target(
             name: "ClusterExample",
-            dependencies: ["RpcNet", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "RpcNet", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Cluster/Shared",
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "ClusterDirector",
-            dependencies: ["ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Cluster/Director",
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "ClusterWorker",
-            dependencies: ["ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Cluster/Worker",
             swiftSettings: strictSwift
         ),
         .executableTarget(
             name: "ClusterClientExample",
-            dependencies: ["ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             path: "Examples/Cluster/Client",
             swiftSettings: strictSwift
         ),

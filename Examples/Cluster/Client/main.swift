@@ -8,13 +8,22 @@ import Synchronization
 // the worker fails (an error response, a killed process, a stall), it goes back to the director,
 // gets another worker and continues after the last token it has: none lost, none repeated.
 
-ExampleEnvironment.bootstrapLogging()
-let directorAddress = await orExit { try ExampleEnvironment.address("DIRECTOR_ADDR", default: "127.0.0.1:61000") }
-let tokenLimit = UInt64(ExampleEnvironment.string("TOKEN_LIMIT", default: "0")) ?? 0
-let stallLimit = ExampleEnvironment.milliseconds("TOKEN_STALL_MS", default: 1000)
-let certificates = ExampleEnvironment.certificates
-let configuration = RPCConfiguration().withTrustedCA("\(certificates)/ca.pem").withKeepAlive(
-    ExampleEnvironment.keepAlive)
+let options = ClientOptions.parseOrExit()
+options.common.bootstrapLogging()
+let directorAddress = await orExit {
+    try ExampleEnvironment.checked(address: options.director, setting: "--director (DIRECTOR_ADDR)")
+}
+let filter = await orExit {
+    do {
+        _ = try TagFilter.parse(options.filter)
+        return options.filter
+    } catch {
+        throw ExampleError("--filter (CLIENT_FILTER) \(options.filter): \(error)")
+    }
+}
+let tokenLimit = UInt64(options.tokenLimit)
+let stallLimit = Duration.milliseconds(options.stallMs)
+let configuration = options.common.clientConfiguration
 let reactor = await orExit { try Reactor.start(name: "client") }
 
 say("📡 Starting Client - connecting to director at \(directorAddress)")
@@ -22,7 +31,7 @@ let director = await orExit {
     do {
         return try await RPCClient.connect(to: directorAddress, configuration: configuration, reactor: reactor)
     } catch {
-        throw ExampleError("DIRECTOR_ADDR=\(directorAddress): \(error)")
+        throw ExampleError("--director (DIRECTOR_ADDR) \(directorAddress): \(error)")
     }
 }
 say("✅ connected to director")
@@ -32,7 +41,9 @@ func assignment(avoiding avoid: [String]) async throws -> (Assignment, Task<Void
     let (assignments, continuation) = AsyncThrowingStream.makeStream(of: Assignment.self)
     let hold = Task {
         do {
-            try await director.serverStreaming(Methods.assign, AssignRequest(avoid: avoid), of: Assignment.self) {
+            try await director.serverStreaming(
+                Methods.assign, AssignRequest(avoid: avoid, filter: filter), of: Assignment.self
+            ) {
                 replies in
                 for try await assignment in replies { continuation.yield(assignment) }
             }

@@ -6,23 +6,31 @@ import RpcNet
 // The director: a cluster member that finds workers by gossip (WorkerRegistry), hands one to each
 // client with LeastConnections, and holds the assignment while the client's call stays open.
 
-ExampleEnvironment.bootstrapLogging()
+let options = DirectorOptions.parseOrExit()
+options.common.bootstrapLogging()
 let logger = Logger(label: "director")
 // Installed first, so that a director stopped during start-up still exits cleanly.
 let termination = TerminationSignal()
-let address = await orExit { try ExampleEnvironment.address("DIRECTOR_ADDR", default: "127.0.0.1:61000") }
-let advertise = await orExit { try ExampleEnvironment.optionalAddress("DIRECTOR_ADVERTISE") }
+let security = await orExit { try options.common.security() }
+let address = await orExit {
+    try ExampleEnvironment.checked(address: options.address, setting: "--address (DIRECTOR_ADDR)")
+}
+let advertise = await orExit {
+    try options.advertise.isEmpty
+        ? nil : ExampleEnvironment.checked(address: options.advertise, setting: "--advertise (DIRECTOR_ADVERTISE)")
+}
 say("🎯 Starting Director at \(address)")
-say("📁 Loading certificates from \"\(ExampleEnvironment.certificates)/server.pem\"")
+say("📁 Loading certificates from \"\(options.common.certificates)/server.pem\"")
 let node = await orExit {
     try await ClusterNode.start(
-        name: "director", address: ("DIRECTOR_ADDR", address), advertise: advertise.map { ("DIRECTOR_ADVERTISE", $0) },
-        tags: ["role": "director"], logger: logger)
+        name: "director", address: ("--address (DIRECTOR_ADDR)", address),
+        advertise: advertise.map { ("--advertise (DIRECTOR_ADVERTISE)", $0) }, tags: ["role": "director"],
+        security: security, logger: logger)
 }
 node.membership.start()
 say("✅ Director registered itself in cluster")
 say("✅ Cluster enabled - Director is now discoverable")
-let registry = WorkerRegistry(membership: node.membership, strategy: .leastConnections, logger: logger)
+let registry = WorkerRegistry(membership: node.membership, strategy: options.strategy, logger: logger)
 say("🔄 Load balancing strategy: \(registry.strategy)")
 
 node.server.register(Methods.assign) { (request: AssignRequest, replies: TypedMessageWriter<Assignment>, context) in

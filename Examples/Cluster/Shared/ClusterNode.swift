@@ -21,18 +21,19 @@ public struct ClusterNode: Sendable {
     /// routes to the seed). Every failure is an ``ExampleError`` naming the setting and value.
     public static func start(
         name: String, address: Setting, advertise: Setting?, seed: Setting? = nil, tags: [String: String],
-        logger: Logger
+        security: NodeSecurity, logger: Logger
     ) async throws -> ClusterNode {
-        let certificates = ExampleEnvironment.certificates
-        let configuration = RPCConfiguration(bindAddress: address.value)
+        let certificates = security.certificates
+        var configuration = RPCConfiguration(bindAddress: address.value)
             .withCertificate(chain: "\(certificates)/server.pem", key: "\(certificates)/server-key.pem")
             .withTrustedCA("\(certificates)/ca.pem")
             .withKeepAlive(ExampleEnvironment.keepAlive)
             .withIdleTimeout(ExampleEnvironment.idleTimeout)
+        if security.mutualTLS { configuration = configuration.requiringClientCertificates() }
         do {
             _ = try configuration.validated(for: .server)
         } catch {
-            throw ExampleError("CERTS_DIR=\(certificates): \(error)")
+            throw ExampleError("--certs (CERTS_DIR) \(certificates): \(error)")
         }
         let reactor = try Reactor.start(name: name)
         let endpoint: QUICEndpoint
@@ -44,7 +45,7 @@ public struct ClusterNode: Sendable {
         }
         let server = try RPCServer(configuration, logger: logger)
         var membershipConfiguration = ClusterMembership.Configuration(name: name, tags: tags)
-        if let key = try ProcessInfo.clusterKey() { membershipConfiguration.keys = [key] }
+        if let key = security.clusterKey { membershipConfiguration.keys = [key] }
         /// The address of `setting`, resolved; a failure closes what was opened.
         func resolve(_ setting: Setting) async throws -> SocketAddress {
             do {
@@ -83,19 +84,5 @@ public struct ClusterNode: Sendable {
         membership.shutdown()
         await server.shutdown(gracePeriod: gracePeriod)
         endpoint.close()
-    }
-}
-
-extension ProcessInfo {
-    /// The cluster key from `CLUSTER_KEY` (Base64 of 32 bytes), if set; a value that is not one
-    /// is an error, not an unkeyed cluster.
-    static func clusterKey() throws(ExampleError) -> ClusterKey? {
-        let text = ExampleEnvironment.string("CLUSTER_KEY", default: "")
-        guard !text.isEmpty else { return nil }
-        do {
-            return try ClusterKey(base64: text)
-        } catch {
-            throw ExampleError("CLUSTER_KEY: \(error)")
-        }
     }
 }

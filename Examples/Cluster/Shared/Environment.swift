@@ -1,9 +1,11 @@
 import Foundation
 public import Logging
 import RpcNet
+import Synchronization
 
-/// The example's settings come from environment variables, as in the chapter the example
-/// follows (docs: README, "The cluster example").
+/// Where the example's settings come from when no flag gives them: environment variables, as
+/// in the chapter the example follows (docs: README, "The cluster example"). Every flag's
+/// default is read here, so `--help` shows the value in force.
 public enum ExampleEnvironment {
     /// The value of `name`, or `fallback` when it is unset or empty.
     public static func string(_ name: String, default fallback: String) -> String {
@@ -22,26 +24,14 @@ public enum ExampleEnvironment {
         return false
     }
 
-    /// The `host:port` in `name`, or nil when it is unset (see ``address(_:default:)``).
-    public static func optionalAddress(_ name: String) throws(ExampleError) -> String? {
-        string(name, default: "").isEmpty ? nil : try address(name, default: "")
-    }
-
-    /// The `host:port` in `name` (or `fallback`), checked with RpcNet's one address parser so a
-    /// mistake is reported naming the variable.
-    public static func address(_ name: String, default fallback: String) throws(ExampleError) -> String {
-        let value = string(name, default: fallback)
-        do {
-            _ = try HostAndPort(parsing: value)
-        } catch {
-            throw ExampleError("\(name): \(error)")
+    /// The number in `name`, or `fallback`; a value that is not a number is warned about.
+    public static func number(_ name: String, default fallback: Int) -> Int {
+        let text = string(name, default: "\(fallback)")
+        guard let value = Int(text), value >= 0 else {
+            warn("\(name)=\(text) is not a number; taking \(fallback)")
+            return fallback
         }
         return value
-    }
-
-    /// A number of milliseconds from `name`.
-    public static func milliseconds(_ name: String, default fallback: Int) -> Duration {
-        .milliseconds(Int(string(name, default: "\(fallback)")) ?? fallback)
     }
 
     /// How often an idle connection of the example sends a PING (RFC 9000 §10.1.2).
@@ -52,16 +42,24 @@ public enum ExampleEnvironment {
     /// connection.
     public static let idleTimeout = Duration.milliseconds(1500)
 
-    /// The directory holding `ca.pem`, `server.pem` and `server-key.pem` (`CERTS_DIR`, default
-    /// `certs`, made by `certs/generate.sh`).
-    public static var certificates: String { string("CERTS_DIR", default: "certs") }
+    /// `text` checked with RpcNet's one address parser, so a mistake is reported naming the
+    /// setting.
+    public static func checked(address text: String, setting: String) throws(ExampleError) -> String {
+        do {
+            _ = try HostAndPort(parsing: text)
+        } catch {
+            throw ExampleError("\(setting): \(error)")
+        }
+        return text
+    }
 
-    /// The log level: `RPCNET_LOG`, else `RUST_LOG` (the chapter's commands set it), else info.
-    /// Accepts trace, debug, info, notice, warn(ing), error, critical; a `target=level` list
-    /// (RUST_LOG style) takes its last level.
-    public static var logLevel: Logger.Level {
-        let text = string("RPCNET_LOG", default: string("RUST_LOG", default: "info")).lowercased()
-        let last = text.split(separator: ",").last.map { $0.split(separator: "=").last.map(String.init) ?? "" } ?? ""
+    /// A log level from its name: trace, debug, info, notice, warn(ing), error, critical; a
+    /// `target=level` list (RUST_LOG style) takes its last level. A name not understood is
+    /// warned about and taken as info.
+    public static func logLevel(_ text: String) -> Logger.Level {
+        let last =
+            text.lowercased().split(separator: ",").last.map { $0.split(separator: "=").last.map(String.init) ?? "" }
+            ?? ""
         switch last {
         case "trace": return .trace
         case "debug": return .debug
@@ -76,10 +74,9 @@ public enum ExampleEnvironment {
         }
     }
 
-    /// Sets up swift-log on standard error at ``logLevel``; the example's own progress lines go
-    /// to standard output.
-    public static func bootstrapLogging() {
-        let level = logLevel
+    /// Sets up swift-log on standard error at `level`; the example's own progress lines go to
+    /// standard output.
+    public static func bootstrapLogging(_ level: Logger.Level) {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -108,8 +105,13 @@ public func orExit<T>(_ body: () async throws -> T) async -> T {
     }
 }
 
-/// A warning line on standard error.
+/// Warnings already given: flag defaults are read each time the argument parser builds its
+/// options, and each warning is worth one line.
+private let warned = Mutex<Set<String>>([])
+
+/// A warning line on standard error, once per process.
 func warn(_ line: String) {
+    guard warned.withLock({ $0.insert(line).inserted }) else { return }
     FileHandle.standardError.write(Data("warning: \(line)\n".utf8))
 }
 

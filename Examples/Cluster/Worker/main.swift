@@ -7,19 +7,35 @@ import Synchronization
 // A worker: joins the cluster through the director, tags itself role=worker and label=…, and
 // streams tokens. With WORKER_FAILURE_ENABLED it fails on a cycle and recovers.
 
-ExampleEnvironment.bootstrapLogging()
+let options = WorkerOptions.parseOrExit()
+options.common.bootstrapLogging()
 // Installed first, so that even a worker stopped during start-up or joining leaves and exits 0.
 let termination = TerminationSignal()
-let label = ExampleEnvironment.string("WORKER_LABEL", default: "worker-1")
-let address = await orExit { try ExampleEnvironment.address("WORKER_ADDR", default: "127.0.0.1:62001") }
-let advertise = await orExit { try ExampleEnvironment.optionalAddress("WORKER_ADVERTISE") }
-let director = await orExit { try ExampleEnvironment.address("DIRECTOR_ADDR", default: "127.0.0.1:61000") }
-let failureEnabled = ExampleEnvironment.flag("WORKER_FAILURE_ENABLED")
-let tokenInterval = ExampleEnvironment.milliseconds("TOKEN_INTERVAL_MS", default: 100)
+let security = await orExit { try options.common.security() }
+let label = options.label
+let address = await orExit {
+    try ExampleEnvironment.checked(address: options.address, setting: "--address (WORKER_ADDR)")
+}
+let advertise = await orExit {
+    try options.advertise.isEmpty
+        ? nil : ExampleEnvironment.checked(address: options.advertise, setting: "--advertise (WORKER_ADVERTISE)")
+}
+let director = await orExit {
+    try ExampleEnvironment.checked(address: options.director, setting: "--director (DIRECTOR_ADDR)")
+}
+let extraTags = await orExit {
+    do {
+        return try TagFilter.parse(options.tags.joined(separator: ","))
+    } catch {
+        throw ExampleError("--tag (WORKER_TAGS) \(options.tags.joined(separator: ",")): \(error)")
+    }
+}
+let failureEnabled = options.failureEnabled
+let tokenInterval = Duration.milliseconds(options.tokenIntervalMs)
 // The failure cycle's phases (the chapter's 10 s running, warning 3 s before, 5 s failed); the
 // tests shorten them.
-let runningTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_RUN_MS", default: 10_000)
-let failedTime = ExampleEnvironment.milliseconds("WORKER_FAILURE_DOWN_MS", default: 5_000)
+let runningTime = Duration.milliseconds(options.failureRunMs)
+let failedTime = Duration.milliseconds(options.failureDownMs)
 let warning = min(Duration.seconds(3), runningTime)
 let logger = Logger(label: label)
 
@@ -27,8 +43,10 @@ say("👷 Starting Worker '\(label)' at \(address)")
 say("🔌 Binding server to \(address)...")
 let node = await orExit {
     try await ClusterNode.start(
-        name: label, address: ("WORKER_ADDR", address), advertise: advertise.map { ("WORKER_ADVERTISE", $0) },
-        seed: ("DIRECTOR_ADDR", director), tags: [:], logger: logger)
+        name: label, address: ("--address (WORKER_ADDR)", address),
+        advertise: advertise.map { ("--advertise (WORKER_ADVERTISE)", $0) },
+        seed: ("--director (DIRECTOR_ADDR)", director),
+        tags: [:], security: security, logger: logger)
 }
 say("✅ Server bound successfully")
 
@@ -60,13 +78,13 @@ do {
         exit(0)
     }
 } catch {
-    FileHandle.standardError.write(Data("error: WORKER_LABEL=\(label): \(error)\n".utf8))
+    FileHandle.standardError.write(Data("error: --label (WORKER_LABEL) \(label): \(error)\n".utf8))
     await node.leaveAndStop(gracePeriod: .zero)
     exit(1)
 }
 say("✅ Cluster enabled, connected to director")
 say("🏷️  Tagging worker with role=worker and label=\(label)...")
-try node.membership.setTags(["role": "worker", "label": label])
+try node.membership.setTags(extraTags.merging(["role": "worker", "label": label]) { $1 })
 say("✅ Worker '\(label)' joined cluster with role=worker")
 // Its streams in flight, published for the director's LeastConnections.
 let loadReporter = WorkerLoadReporter(membership: node.membership) { node.server.activeCalls }

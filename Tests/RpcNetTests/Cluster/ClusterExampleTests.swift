@@ -70,8 +70,10 @@ extension ChildProcess {
     private static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    convenience init(_ executable: String, environment: [String: String] = [:]) throws {
-        try self.init(executable, executable: executable, environment: environment, directory: Self.projectRoot)
+    convenience init(_ executable: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
+        try self.init(
+            executable, executable: executable, arguments: arguments, environment: environment,
+            directory: Self.projectRoot)
     }
 
     // The waits poll with Task.sleep: a blocked thread of the cooperative pool (2 on CI) would
