@@ -9,8 +9,6 @@ import RpcNet
 let options = DirectorOptions.parseOrExit()
 options.common.bootstrapLogging()
 let logger = Logger(label: "director")
-// Installed first, so that a director stopped during start-up still exits cleanly.
-let termination = TerminationSignal()
 let security = await orExit { try options.common.security() }
 let address = await orExit {
     try ExampleEnvironment.checked(address: options.address, setting: "--address (DIRECTOR_ADDR)")
@@ -93,9 +91,7 @@ let events = Task {
 
 reportPool()
 say("🚀 Director ready - listening on \(node.endpoint.localAddress), announced as \(node.membership.address)")
-let serving = Task { await node.serve() }
-await termination.wait()
-say("👋 Director leaving the cluster")
-await node.leaveAndStop(gracePeriod: .seconds(1))
+// Until SIGINT or SIGTERM: then the director leaves, drains its calls and stops.
+await orExit { try await node.services(gracePeriod: .seconds(1), logger: logger).run() }
 events.cancel()
-await serving.value
+say("👋 Director left the cluster")

@@ -1,6 +1,7 @@
 import Foundation
 public import Logging
 public import RpcNet
+public import ServiceLifecycle
 
 /// One process of the example: a QUIC endpoint serving RPC, with the cluster's gossip on the
 /// same port (`QUICEndpoint.sideChannel`), so one address names the node.
@@ -72,17 +73,17 @@ public struct ClusterNode: Sendable {
             rpcConfiguration: configuration)
     }
 
-    /// Serves RPC until the endpoint closes.
-    public func serve() async {
-        await server.serve(endpoint)
-    }
-
-    /// Leaves the cluster (others see it at once), lets calls in flight finish for
-    /// `gracePeriod`, and closes the endpoint, which ends ``serve()``.
-    public func leaveAndStop(gracePeriod: Duration) async {
-        await membership.leave()
-        membership.shutdown()
-        await server.shutdown(gracePeriod: gracePeriod)
-        endpoint.close()
+    /// The node as services, on SIGINT or SIGTERM shut down in reverse order: the membership
+    /// leaves first (the director stops handing this node out), then the server drains for up
+    /// to `gracePeriod`, then the reactor stops and closes the endpoint.
+    public func services(gracePeriod: Duration, logger: Logger) -> ServiceGroup {
+        ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: ReactorService(reactor)),
+                    .init(service: RPCServerService(server: server, listener: endpoint, gracePeriod: gracePeriod)),
+                    .init(service: membership),
+                ],
+                gracefulShutdownSignals: [.sigint, .sigterm], logger: logger))
     }
 }

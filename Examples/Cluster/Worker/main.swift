@@ -9,8 +9,6 @@ import Synchronization
 
 let options = WorkerOptions.parseOrExit()
 options.common.bootstrapLogging()
-// Installed first, so that even a worker stopped during start-up or joining leaves and exits 0.
-let termination = TerminationSignal()
 let security = await orExit { try options.common.security() }
 let label = options.label
 let address = await orExit {
@@ -65,21 +63,22 @@ node.server.register(Methods.generate) { (request: GenerateRequest, tokens: Type
         try await tokens.send(Token(sequence: sequence, text: "token-\(sequence)", worker: label))
     }
 }
-let serving = Task { await node.serve() }
+// Serving, and from now on SIGINT or SIGTERM, joining included, leaves, drains and exits 0.
+let services = node.services(gracePeriod: .milliseconds(500), logger: logger)
+let running = Task { try await services.run() }
 
 say("🌐 Enabling cluster, connecting to director at \(director)...")
 do {
-    // Until the director answers (progress is logged every 5 s); Ctrl+C or SIGTERM meanwhile
-    // leaves and exits 0.
-    guard try await termination.unlessSignalled({ try await node.membership.join(seeds: [SocketAddress]()) }) != nil
-    else {
-        say("👋 Worker '\(label)' stopped before joining")
-        await node.leaveAndStop(gracePeriod: .zero)
-        exit(0)
-    }
+    // Until the director answers (progress is logged every 5 s).
+    try await node.membership.join(seeds: [SocketAddress]())
+} catch .stopped {
+    _ = try? await running.value
+    say("👋 Worker '\(label)' stopped before joining")
+    exit(0)
 } catch {
     FileHandle.standardError.write(Data("error: --label (WORKER_LABEL) \(label): \(error)\n".utf8))
-    await node.leaveAndStop(gracePeriod: .zero)
+    await services.triggerGracefulShutdown()
+    _ = try? await running.value
     exit(1)
 }
 say("✅ Cluster enabled, connected to director")
@@ -122,10 +121,8 @@ let failureCycle = Task {
 }
 
 say("🚀 Worker '\(label)' is running and ready to handle requests")
-await termination.wait()
-say("👋 Worker '\(label)' leaving the cluster")
+await orExit { try await running.value }
 failureCycle.cancel()
 loadReporter.stop()
-await node.leaveAndStop(gracePeriod: .milliseconds(500))
 events.cancel()
-await serving.value
+say("👋 Worker '\(label)' left the cluster")

@@ -176,7 +176,7 @@ public final class ClusterMembership: Sendable {
             let deadline = timeout.map { started.advanced(by: $0) }
             await waitUntilJoined(until: min(progressAt, deadline ?? progressAt))
             let (contact, stopped, waitingFor) = state.withLock {
-                ($0.instance.seedContact, $0.stopped, $0.instance.seeds)
+                ($0.instance.seedContact, $0.stopped || $0.instance.hasLeft, $0.instance.seeds)
             }
             if case .refused(let holder) = contact {
                 logger.error(
@@ -185,8 +185,9 @@ public final class ClusterMembership: Sendable {
                 shutdown()
                 throw .nameInUse(name: name, holder: holder)
             }
-            guard case .joining = contact else { return }
+            // Leaving or stopping while joining settles the join too: that is no success.
             if stopped { throw .stopped }
+            guard case .joining = contact else { return }
             if Task.isCancelled { throw .cancelled }
             let waited = started.duration(to: clock.now)
             if let timeout, waited >= timeout { throw .timedOut(after: timeout, seeds: waitingFor) }

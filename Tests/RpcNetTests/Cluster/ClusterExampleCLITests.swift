@@ -73,6 +73,31 @@ struct ClusterExampleCLITests {
     }
 
     @Test(
+        "SIGTERM to a running worker and director: each leaves, drains and exits 0 within its grace period",
+        .timeLimit(.minutes(1)))
+    func terminateRunning() async throws {
+        let ports = try ClusterExampleTests.freePorts(2)
+        let director = "127.0.0.1:\(ports[0])"
+        let environment = ["RPCNET_LOG": "error"]
+        let directorProcess = try ChildProcess(
+            "director", arguments: ["--address", director], environment: environment)
+        defer { directorProcess.stop() }
+        #expect(await directorProcess.waitFor("Director ready", seconds: 15), "\(directorProcess.output)")
+        let worker = try ChildProcess(
+            "worker", arguments: ["--label", "w", "--address", "127.0.0.1:\(ports[1])", "--director", director],
+            environment: environment)
+        defer { worker.stop() }
+        #expect(await directorProcess.waitFor("1 workers available", seconds: 15), "\(directorProcess.output)")
+        worker.signal(SIGTERM)
+        #expect(await worker.wait(seconds: 3) == 0, "\(worker.output)")
+        #expect(worker.output.contains("left the cluster"), "\(worker.output)")
+        #expect(await directorProcess.waitFor("🚪 w left", seconds: 3), "\(directorProcess.output)")
+        directorProcess.signal(SIGINT)
+        #expect(await directorProcess.wait(seconds: 3) == 0, "\(directorProcess.output)")
+        #expect(directorProcess.output.contains("Director left the cluster"), "\(directorProcess.output)")
+    }
+
+    @Test(
         "custom tags and a client filter: the client is only handed the worker tagged gpu=true, under mTLS",
         .timeLimit(.minutes(1)))
     func tagFilterAndMutualTLS() async throws {
