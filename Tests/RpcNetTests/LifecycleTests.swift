@@ -13,10 +13,7 @@ struct LifecycleTests {
         .timeLimit(.minutes(1)))
     func gracefulShutdown() async throws {
         let reactor = try Reactor.start(name: "lifecycle")
-        let certificates = TestCertificates.directory
-        let configuration = RPCConfiguration()
-            .withCertificate(chain: "\(certificates)/server.pem", key: "\(certificates)/server-key.pem")
-            .withTrustedCA("\(certificates)/ca.pem")
+        let configuration = TestCertificates.node
         let endpoint = try await QUICEndpoint.listen(reactor: reactor, configuration: configuration)
         let server = try RPCServer(configuration)
         let started = Atomic<Bool>(false)
@@ -47,7 +44,7 @@ struct LifecycleTests {
         try await eventually { observer.member(named: "served")?.status == .alive }
         let client = try await RPCClient.connect(
             to: "localhost:\(endpoint.localAddress.port)",
-            configuration: RPCConfiguration().withTrustedCA("\(certificates)/ca.pem"), reactor: reactor)
+            configuration: TestCertificates.client, reactor: reactor)
         defer { client.close() }
         let call = Task { try await client.unary("Slow.echo", [42]) }
         try await eventually { started.load(ordering: .relaxed) }
@@ -57,14 +54,5 @@ struct LifecycleTests {
         try await running.value
         #expect(observer.member(named: "served")?.status == .left)
         #expect(reactor.isLoopReleased)
-    }
-
-    /// Waits up to 10 s for `condition`.
-    private func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<1000 {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("condition not met within 10 s")
     }
 }

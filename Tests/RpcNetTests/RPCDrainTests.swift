@@ -11,9 +11,7 @@ struct RPCDrainTests {
     func drainOverQUIC() async throws {
         let reactor = try Reactor.start(name: "drain-test")
         defer { Task { await reactor.shutdown() } }
-        let certificates = TestCertificates.directory
-        let serverConfiguration = RPCConfiguration()
-            .withCertificate(chain: "\(certificates)/server.pem", key: "\(certificates)/server-key.pem")
+        let serverConfiguration = TestCertificates.node
         let listener = try await QUICEndpoint.listen(reactor: reactor, configuration: serverConfiguration)
         defer { listener.close() }
         let server = try RPCServer(serverConfiguration)
@@ -26,7 +24,7 @@ struct RPCDrainTests {
                 return request
             })
         let serving = Task { await server.serve(listener) }
-        let clientConfiguration = RPCConfiguration().withTrustedCA("\(certificates)/ca.pem")
+        let clientConfiguration = TestCertificates.client
         let address = "localhost:\(listener.localAddress.port)"
         let client = try await RPCClient.connect(to: address, configuration: clientConfiguration, reactor: reactor)
         defer { client.close() }

@@ -14,6 +14,30 @@ enum TestTransport: String, CaseIterable, Sendable, CustomTestStringConvertible 
 enum TestCertificates {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("certs").path
+
+    /// A node's configuration: it serves with the test server certificate and trusts the test CA.
+    static var node: RPCConfiguration {
+        RPCConfiguration()
+            .withCertificate(chain: "\(directory)/server.pem", key: "\(directory)/server-key.pem")
+            .withTrustedCA("\(directory)/ca.pem")
+    }
+
+    /// A client's configuration: it trusts the test CA.
+    static var client: RPCConfiguration {
+        RPCConfiguration().withTrustedCA("\(directory)/ca.pem")
+    }
+}
+
+/// Waits up to 10 s of real time for `condition`, polling with `Task.sleep` (never blocking a
+/// thread of the cooperative pool); records an issue if it never holds.
+func eventually(
+    _ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    for _ in 0..<1000 {
+        if condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    Issue.record("condition not met within 10 s", sourceLocation: sourceLocation)
 }
 
 /// Starts an `RPCServer` (methods registered by `setup`) and a client on `transport`, runs `body`

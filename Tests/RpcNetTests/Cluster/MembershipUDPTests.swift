@@ -46,13 +46,4 @@ struct MembershipUDPTests {
         for member in members { member.shutdown() }
         await reactor.shutdown()
     }
-
-    /// Polls `condition` every 10 ms for up to 10 s of real time.
-    private func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<1000 {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("condition not met within 10 s")
-    }
 }

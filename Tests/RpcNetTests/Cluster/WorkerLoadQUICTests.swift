@@ -13,10 +13,7 @@ struct WorkerLoadQUICTests {
         let reactor = try Reactor.start(name: "worker-load")
         defer { Task { await reactor.shutdown() } }
         let certificates = TestCertificates.directory
-        let node = RPCConfiguration()
-            .withCertificate(chain: "\(certificates)/server.pem", key: "\(certificates)/server-key.pem")
-            .withTrustedCA("\(certificates)/ca.pem")
-            .withKeepAlive(.milliseconds(300)).withIdleTimeout(.milliseconds(1500))
+        let node = TestCertificates.node.withKeepAlive(.milliseconds(300)).withIdleTimeout(.milliseconds(1500))
         // The worker: a QUIC server streaming forever, gossip on its port, its load published.
         let workerEndpoint = try await QUICEndpoint.listen(reactor: reactor, configuration: node)
         defer { workerEndpoint.close() }
@@ -69,14 +66,5 @@ struct WorkerLoadQUICTests {
         print("MEASURE dead-client-load-cleared \(noticed)")
         #expect(server.activeCalls == 0)
         stream.cancel()
-    }
-
-    /// Waits up to 10 s for `condition`.
-    private func eventually(_ condition: () -> Bool) async throws {
-        for _ in 0..<1000 {
-            if condition() { return }
-            try await Task.sleep(for: .milliseconds(10))
-        }
-        Issue.record("condition not met within 10 s")
     }
 }
