@@ -71,6 +71,7 @@ enum ClusterScenarios {
             let client = try cluster.startClient(on: "client-1", tokens: 200)
             try #require(try await client.shows("(sequence=40,", within: .seconds(20)), "\(client.output)")
             let victim = try #require(cluster.assignedWorker(of: client), "\(client.output)")
+            let killedAt = LabClock.now
             try #require(cluster.workers[victim]).signal(SIGKILL)
 
             #expect(try await client.exitStatus(within: .seconds(30)) == 0, "\(client.output)")
@@ -79,7 +80,26 @@ enum ClusterScenarios {
                 "\(client.output)")
             let gap = client.tokenGap(leaving: victim)
             #expect(gap != nil, "no failover away from \(victim) in:\n\(client.output)")
+            if let gap, gap > 1.5 {
+                printFailover(from: victim, of: client, director: cluster.director, killedAt: killedAt, gap: gap)
+            }
             return gap
+        }
+    }
+
+    /// Prints what the client and the director said between the kill of `victim` and the
+    /// client's first token from another worker, in seconds from the kill: why a long gap was long.
+    private static func printFailover(
+        from victim: String, of client: ChildProcess, director: ChildProcess, killedAt: UInt64, gap: Double
+    ) {
+        print("MEASURE-DETAIL token gap \(String(format: "%.3f", gap)) s after kill -9 of \(victim):")
+        let resumedAt = client.receivedTokens.first { $0.at >= killedAt && $0.worker != victim }?.at ?? .max
+        for (name, process) in [("client", client), ("director", director)] {
+            for line in process.all(where: { !$0.contains("received token") && !$0.hasPrefix("   - ") })
+            where line.at >= killedAt && line.at <= resumedAt {
+                let offset = String(format: "%.3f", LabClock.seconds(from: killedAt, to: line.at))
+                print("  +\(offset) \(name): \(line.text)")
+            }
         }
     }
 }
