@@ -24,18 +24,10 @@ struct LabCluster {
     /// counts them all in its pool; throws if it does not within 20 s.
     static func start(in lab: NetworkLab, workerHosts: [String]) async throws -> LabCluster {
         let directorAddress = try lab["director"].endpoint(port: directorPort)
-        let environment = common.merging(["DIRECTOR_ADDR": directorAddress]) { $1 }
-        let director = try lab.startExample("director", on: "director", environment: environment)
-        guard try await director.shows("Director ready", within: .seconds(15)) else {
-            throw LabError(description: "the director did not start:\n\(director.output)")
-        }
+        let director = try await startDirector(in: lab, at: directorAddress)
         var workers: [String: ChildProcess] = [:]
         for host in workerHosts {
-            workers[host] = try lab.startExample(
-                "worker", on: host,
-                environment: environment.merging([
-                    "WORKER_LABEL": host, "WORKER_ADDR": try lab[host].endpoint(port: workerPort),
-                ]) { $1 })
+            workers[host] = try startWorker(in: lab, on: host, label: host, directorAddress: directorAddress)
         }
         guard try await director.shows("\(workerHosts.count) workers available", within: .seconds(20)) else {
             let outputs = workers.map { "\($0.key):\n\($0.value.output)" }.joined(separator: "\n")
