@@ -15,16 +15,20 @@ extension SWIMInstance {
     /// Sends a join exchange to every seed, retried with exponential backoff from 0.2 s until a
     /// seed answers: up to 5 s apart for a first join, up to ``SWIMSettings/rejoinMaxBackoff``
     /// for a re-join. A first join sends this member's full state; a re-join (after losing
-    /// sight of every seed) only this member, one small datagram per seed, as a member that
-    /// knew the cluster has nothing to teach a seed that comes back.
+    /// sight of every seed) only this member and its view of the seeds, one small datagram per
+    /// seed, as a member that knew the cluster has nothing else to teach a seed that comes back.
     mutating func attemptJoin(now: MonotonicInstant) {
         guard case .joining(let attempts, _, let rejoin) = seedContact, !seeds.isEmpty else {
             if isJoining { seedContact = .settled }
             return
         }
+        // A re-join carries this member and what it believes of the seeds: a seed it suspects
+        // learns so and refutes in its answer, which clears the suspicion (an alive at the same
+        // incarnation would not).
+        let seedStates = rejoin ? members.values.map(\.state).filter { seeds.contains($0.address) } : []
         for seed in seeds {
             if rejoin {
-                send(.sync(members: [selfState], replyWanted: true, join: true), to: seed)
+                send(.sync(members: [selfState] + seedStates, replyWanted: true, join: true), to: seed)
             } else {
                 sendState(to: seed, replyWanted: true, join: true)
             }
@@ -52,13 +56,16 @@ extension SWIMInstance {
         return nil
     }
 
-    /// Re-joins through the seeds once none of them has been seen alive for
+    /// Re-joins through the seeds once none of them has been alive in this member's view for
     /// ``SWIMSettings/rejoinAfter``: a seed that left or crashed and came back knows nobody, and
     /// nobody contacts a member that left, so without this a cluster whose seed restarted
     /// would stay apart.
     mutating func checkSeeds(now: MonotonicInstant) {
         guard case .settled = seedContact, !seeds.isEmpty else { return }
-        let seedAlive = members.values.contains { $0.state.status.isActive && seeds.contains($0.state.address) }
+        // Alive, not merely suspect: a seed this member suspects for a second may be on the
+        // other side of a partition, and a re-join is what finds it again once the partition
+        // heals (the seed has likely declared this member failed and stopped probing it).
+        let seedAlive = members.values.contains { $0.state.status == .alive && seeds.contains($0.state.address) }
         if seedAlive {
             seedLastSeen = now
             return

@@ -151,3 +151,21 @@ struct MembershipRestartTests {
         #expect(routed.address.port == wildcard.localAddress.port)
     }
 }
+
+extension MembershipRestartTests {
+    @Test("a member cut off from its seed for 10 s is back with everyone within 3 s of the heal")
+    func partitionedFromSeedHeals() throws {
+        let cluster = try cluster(seed: 26)
+        defer { cluster.shutdown() }
+        let isolated = ClusterSimulation.host(3)
+        let others = [0, 1, 2, 4].map(ClusterSimulation.host)
+        cluster.network.partition([isolated], others)
+        #expect(cluster.run(until: { cluster.status(of: "m3", seenBy: "m0") == .failed }, limit: .seconds(10)) != nil)
+        cluster.run(for: .seconds(7))
+        cluster.network.heal()
+        let back = cluster.run(
+            until: { cluster.everyoneSees(alive: ["m0", "m1", "m2", "m3", "m4"]) }, limit: .seconds(15))
+        print("MEASURE simulated-partition-heal \(String(describing: back))")
+        #expect(back.map { $0 <= .seconds(3) } ?? false, "back after \(String(describing: back))")
+    }
+}
