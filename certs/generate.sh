@@ -7,10 +7,25 @@
 #   expired.pem / expired-key.pem   a server certificate signed by ca.pem that expired in 2021
 # Certificates are valid for ten years from generation; the set is regenerated when the server
 # certificate has less than a day left, so a test run never sees it expire.
+#
+# certs/generate.sh DIR NAME_OR_IP...   makes the same set in DIR for other hosts: the server
+#   certificate names every NAME_OR_IP given (and localhost, 127.0.0.1), so one set serves a
+#   cluster spread over those hosts (docs: README, "Across hosts"). Copy DIR to every host.
 set -euo pipefail
-cd "$(dirname "$0")"
+extra=()
+if (($# > 0)); then
+  out=$1
+  shift
+  (($# > 0)) || { echo "usage: certs/generate.sh DIR HOST_NAME_OR_IP..." >&2; exit 2; }
+  extra=("$@")
+  mkdir -p "$out"
+  cd "$out"
+else
+  cd "$(dirname "$0")"
+fi
 
 valid() {
+  ((${#extra[@]} == 0)) || return 1
   [[ -f ca.pem && -f server.pem && -f client.pem && -f rogue.pem && -f expired.pem && -f server-key.pem ]] || return 1
   command -v openssl >/dev/null || return 0
   openssl x509 -in server.pem -noout -checkend 86400 >/dev/null 2>&1
@@ -45,6 +60,13 @@ signing_key
 encryption_key
 expiration_days = 3650
 T
+for host in "${extra[@]}"; do
+  if [[ $host =~ ^[0-9.]+$ || $host == *:* ]]; then
+    echo "ip_address = \"$host\"" >>"$tmpl/server"
+  else
+    echo "dns_name = \"$host\"" >>"$tmpl/server"
+  fi
+done
 cat >"$tmpl/client" <<T
 cn = "rpcnet-test-client"
 tls_www_client
