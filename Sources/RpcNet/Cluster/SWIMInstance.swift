@@ -197,7 +197,11 @@ struct SWIMInstance {
         }
         counters.received += 1
         heard(from: packet.sender, at: now)
-        if members[packet.sender] == nil { introduce(packet.sender, at: source, now: now) }
+        // A sender we do not know, or hold failed or gone (a partition healed, a new life), gets
+        // our view at once, its own entry included, so it learns what we think and refutes.
+        if !(members[packet.sender]?.state.status.isActive ?? false) {
+            introduce(packet.sender, at: source, now: now)
+        }
         for update in packet.updates { apply(update, now: now) }
         // A sender still spreading an accusation about us, even one we already refuted, gets
         // our refutation straight back: fixed retransmission counts let an epidemic miss a

@@ -106,12 +106,11 @@ extension MultiHostTests {
                 if remaining > 0 { try await Task.sleep(for: .seconds(remaining)) }
                 let healedAt = LabClock.now
                 try lab.heal(victim)
-                // The isolated worker holds the director suspect (its own probing slowed down by
-                // Lifeguard's local health), which counts as not alive: it re-joins through the
-                // director every second, carrying the suspicion, so the director refutes and both
-                // sides are whole again within a re-join of the heal (0.4 s measured; before
-                // suspects stopped counting as alive it took the director's 10 s reconnect).
-                let back = try await director.line(after: healedAt, within: .seconds(3)) {
+                // After the heal the first datagram either side hears from the other, which it
+                // holds failed or suspect, brings its view back at once (an introduction, or a
+                // re-join through a suspect seed), the other refutes, and the pool is whole
+                // (about 0.3 s measured; the bound leaves room for the 10 s reconnect round).
+                let back = try await director.line(after: healedAt, within: .seconds(10)) {
                     $0.contains("Worker pool status: \(workerHosts.count) workers available")
                 }
                 let backAt = try #require(back, "\(director.output)\n\(cluster.workerOutputs)").at
