@@ -47,7 +47,21 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }
-        return scaled.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+        let (sum, sumOverflow) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
+        if sumOverflow { return attoseconds < 0 ? .min : .max }
+        return sum
+    }
+
+    /// The duration in whole microseconds, rounded up and saturating at the bounds of `Int64`: how
+    /// a call timeout travels (a grant is never shortened by rounding).
+    public var microsecondsRoundedUp: Int64 {
+        let (seconds, attoseconds) = components
+        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000)
+        if overflow { return seconds < 0 ? .min : .max }
+        let (whole, remainder) = attoseconds.quotientAndRemainder(dividingBy: 1_000_000_000_000)
+        let (sum, sumOverflow) = scaled.addingReportingOverflow(whole + (remainder > 0 ? 1 : 0))
+        if sumOverflow { return attoseconds < 0 ? .min : .max }
+        return sum
     }
 
     /// The duration in seconds as a floating-point number.

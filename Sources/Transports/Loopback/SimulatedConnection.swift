@@ -6,6 +6,8 @@ public struct SimulatedConnectionConfiguration: Sendable {
     public var streamReceiveWindow = 256 * 1024
     /// Unacknowledged bytes a stream buffers before its writer is suspended.
     public var streamSendBufferLimit = 1024 * 1024
+    /// Unacknowledged bytes all streams of one connection buffer together (``SendBudget``).
+    public var connectionSendBudget = 4 * 1024 * 1024
     /// A connection whose traffic cannot get through (partition, frozen peer) for this long closes
     /// with ``CloseReason/idleTimeout`` on both sides.
     public var idleTimeout: Duration = .seconds(30)
@@ -129,6 +131,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     public let remoteAddress: SocketAddress
     private let network: SimulatedNetwork
     private let configuration: SimulatedConnectionConfiguration
+    private let sendBudget: SendBudget
     private let incoming = AsyncQueue<TransportStream>(capacity: 1 << 16)
     private let closeSignal = CloseSignal()
     private let state: Locked<State>
@@ -141,6 +144,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
         self.localAddress = local
         self.remoteAddress = remote
         self.configuration = configuration
+        sendBudget = SendBudget(limit: configuration.connectionSendBudget)
         // Stream IDs as in QUIC (RFC 9000 §2.1): client-initiated bidirectional streams are 0, 4,
         // 8…, server-initiated ones 1, 5, 9….
         state = Locked(State(nextStreamID: initiator ? 0 : 1))
@@ -163,7 +167,8 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
     }
 
     private func makeStream(id: Int64, in state: inout State) -> TransportStream {
-        let stream = TransportStream(id: id, sendBufferLimit: configuration.streamSendBufferLimit, driver: self)
+        let stream = TransportStream(
+            id: id, sendBufferLimit: configuration.streamSendBufferLimit, budget: sendBudget, driver: self)
         state.streams[id] = stream
         state.windows[id] = SendWindow(credit: UInt64(configuration.streamReceiveWindow))
         return stream

@@ -46,6 +46,14 @@ public struct QUICConfiguration: Sendable {
     public var maxConnectionReceiveWindow: UInt64 = 16 * 1024 * 1024
     /// Unacknowledged bytes a stream buffers before its writer is suspended.
     public var streamSendBufferLimit = 1024 * 1024
+    /// Unacknowledged bytes all streams of one connection buffer together before their writers
+    /// are suspended: what one peer that stops reading can pin, however many streams it opens
+    /// (``SendBudget``).
+    public var connectionSendBudget = 4 * 1024 * 1024
+    /// Unacknowledged bytes all connections of one endpoint buffer together. A write that would
+    /// overdraw it resets the streams of the connection holding the most, rather than making
+    /// every peer wait for the slowest (``SendBudget``).
+    public var endpointSendBudget = 256 * 1024 * 1024
     /// Largest UDP payload this endpoint sends and accepts. The RFC 9000 floor is 1,200; 1,452
     /// fits Ethernet. Jumbo-frame networks (8,952) and loopback can use more, up to 65,507, the
     /// most an IPv4 UDP datagram carries.
@@ -113,9 +121,10 @@ public struct QUICConfiguration: Sendable {
             throw .invalidConfiguration("idleTimeout, handshakeTimeout and initialRTT must be positive")
         }
         if maxConcurrentStreams == 0 || streamReceiveWindow == 0 || connectionReceiveWindow == 0
-            || streamSendBufferLimit <= 0
+            || streamSendBufferLimit <= 0 || connectionSendBudget <= 0 || endpointSendBudget < connectionSendBudget
         {
-            throw .invalidConfiguration("stream limits and windows must be positive")
+            throw .invalidConfiguration(
+                "stream limits, windows and send budgets must be positive, endpointSendBudget at least connectionSendBudget")
         }
     }
 }

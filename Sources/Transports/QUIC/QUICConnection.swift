@@ -28,6 +28,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     let endpoint: QUICEndpoint
     private let reactor: Reactor
     private let configuration: QUICConfiguration
+    /// Unacknowledged send bytes this connection's streams hold together.
+    private let sendBudget: SendBudget
     private let logger: Logger
 
     // Thread-safe state.
@@ -85,6 +87,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         self.endpoint = endpoint
         self.reactor = reactor
         self.configuration = configuration
+        sendBudget = SendBudget(limit: configuration.connectionSendBudget, parent: endpoint.sendBudget)
         self.isServer = isServer
         self.localAddress = localAddress
         self.remoteAddress = remoteAddress
@@ -289,7 +292,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
             throw .connectionClosed(
                 .transportError(code: 0, message: String(cString: ngtcp2_strerror(result)), byPeer: false))
         }
-        let stream = TransportStream(id: id, sendBufferLimit: configuration.streamSendBufferLimit, driver: self)
+        let stream = TransportStream(
+            id: id, sendBufferLimit: configuration.streamSendBufferLimit, budget: sendBudget, driver: self)
         streams[id] = stream
         return stream
     }
@@ -822,7 +826,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
 
     func onStreamOpen(id: Int64) {
         guard streams[id] == nil else { return }
-        let stream = TransportStream(id: id, sendBufferLimit: configuration.streamSendBufferLimit, driver: self)
+        let stream = TransportStream(
+            id: id, sendBufferLimit: configuration.streamSendBufferLimit, budget: sendBudget, driver: self)
         streams[id] = stream
         if !incomingStreams.push(stream) {
             // Cannot happen while the queue is as large as the stream limit; refuse it if it does.

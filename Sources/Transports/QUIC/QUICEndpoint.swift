@@ -42,6 +42,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     public let localAddress: SocketAddress
     /// The settings the endpoint was created with.
     public let configuration: QUICConfiguration
+    /// Unacknowledged send bytes all of this endpoint's connections hold together.
+    let sendBudget: SendBudget
 
     let reactor: Reactor
     let socket: UDPSocket
@@ -112,6 +114,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         reactor.assertOnLoopThread()
         self.reactor = reactor
         self.configuration = configuration
+        sendBudget = SendBudget(limit: configuration.endpointSendBudget)
         self.listening = listening
         serverTLS = listening ? try TLSContext(configuration: configuration, isServer: true) : nil
         clientTLS = listening ? nil : try TLSContext(configuration: configuration, isServer: false)

@@ -19,9 +19,11 @@ protocol StreamDriver: AnyObject, Sendable {
 ///
 /// Reading hands flow-control credit back to the peer only as bytes are consumed, so a reader that
 /// stops reading stops the sender. Writing buffers at most ``sendBufferLimit`` unacknowledged bytes
-/// and suspends the writer beyond that. One reader and any number of writers may use a stream
-/// concurrently: each `write` call's bytes go out contiguously, in the order the calls got their
-/// turn, so a message written in one call is never interleaved with another writer's.
+/// (and what the connection's ``SendBudget`` allows) and suspends the writer beyond that. One
+/// reader and any number of writers may use a stream concurrently. A `write` is atomic: its bytes
+/// are queued all at once, in the order the calls got their turn, or not at all (when it fails or
+/// its task is cancelled while waiting for room), so a frame written in one call is never cut
+/// short or interleaved with another writer's.
 public final class TransportStream: Sendable {
     /// The stream's identifier within its connection (the QUIC stream ID).
     public let id: Int64
@@ -29,6 +31,7 @@ public final class TransportStream: Sendable {
     public let sendBufferLimit: Int
 
     private let driver: any StreamDriver
+    private let budget: SendBudget?
     private let state: Locked<State>
 
     private struct Waiter {
@@ -50,6 +53,10 @@ public final class TransportStream: Sendable {
         var finSent = false
         var sendError: TransportError?
         var writers: Deque<Waiter> = []
+        /// Counts events that may let a waiting writer proceed (acknowledgements, budget
+        /// released, failures), so a writer never sleeps through one that happened while it
+        /// was deciding to wait.
+        var sendEvents: UInt64 = 0
         var nextWaiterID: UInt64 = 0
         // Aborts by the peer or the connection.
         var abort: TransportError?
@@ -57,16 +64,30 @@ public final class TransportStream: Sendable {
         // Whole `write` calls take turns, so concurrent writers never interleave their bytes.
         var writing = false
         var turnWaiters: Deque<Waiter> = []
+
+        /// Fails the send half with `error`, dropping unsent bytes; returns how many bytes that
+        /// gave back to the budget.
+        mutating func failSend(_ error: TransportError) -> Int {
+            sendError = error
+            let before = send.buffered
+            send.discardUnsent()
+            return before - send.buffered
+        }
     }
 
     /// Received pieces smaller than this are appended to the previous one.
     private static let coalescingLimit = 16 * 1024
 
-    init(id: Int64, sendBufferLimit: Int, driver: any StreamDriver) {
+    init(id: Int64, sendBufferLimit: Int, budget: SendBudget? = nil, driver: any StreamDriver) {
         self.id = id
         self.sendBufferLimit = max(sendBufferLimit, 1)
+        self.budget = budget
         self.driver = driver
         state = Locked(State())
+    }
+
+    deinit {
+        budget?.release(state.withLock { $0.send.buffered }, for: self)
     }
 
     // MARK: Reading
@@ -145,29 +166,61 @@ public final class TransportStream: Sendable {
 
     // MARK: Writing
 
-    /// Queues `bytes` for sending, suspending while the stream holds ``sendBufferLimit``
-    /// unacknowledged bytes; with `finish`, ends the stream after them. Zero bytes are legal.
+    /// Queues `bytes` for sending, all at once: suspends until the stream holds few enough
+    /// unacknowledged bytes for them to fit within ``sendBufferLimit`` (or holds none) and the
+    /// connection's budget has room; with `finish`, ends the stream after them. Zero bytes are
+    /// legal. When it throws, nothing was queued.
     public func write(_ bytes: [UInt8], finish: Bool = false) async throws {
         try await acquireWriteTurn()
         defer { releaseWriteTurn() }
-        var offset = 0
-        repeat {
-            try await waitForSendSpace()
-            let notify: Bool = try state.withLock { state throws(TransportError) in
+        while true {
+            let outcome: WriteAttempt = try state.withLock { state throws(TransportError) in
                 if let error = state.sendError { throw error }
                 if state.finQueued { throw TransportError.streamClosedLocally }
-                let wasIdle = state.send.unsent == 0
-                let room = max(sendBufferLimit - state.send.buffered, 1)
-                let n = min(room, bytes.count - offset)
-                bytes.withUnsafeBytes { raw in
-                    state.send.append(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + n]))
+                let buffered = state.send.buffered
+                guard buffered == 0 || buffered + bytes.count <= sendBufferLimit else {
+                    return .wait(events: state.sendEvents, shed: nil)
                 }
-                offset += n
-                if offset == bytes.count, finish { state.finQueued = true }
-                return wasIdle && (n > 0 || state.finQueued)
+                if let budget, !bytes.isEmpty, case .denied(let shed) = budget.reserve(bytes.count, for: self) {
+                    return .wait(events: state.sendEvents, shed: shed)
+                }
+                return .queued(notify: Self.queue(bytes, finish: finish, in: &state))
             }
-            if notify { driver.streamHasDataToSend(self) }
-        } while offset < bytes.count
+            switch outcome {
+            case .queued(let notify):
+                if notify { driver.streamHasDataToSend(self) }
+                return
+            case .wait(let events, let shed):
+                shed?.shed()
+                try await suspendWriter(seen: events)
+            }
+        }
+    }
+
+    /// Queues `bytes` and the end of the stream at once, beyond ``sendBufferLimit`` and the
+    /// budget: for a final frame of bounded size (an RPC trailer) that must not wait behind a
+    /// peer that does not read. Later writes fail with ``TransportError/streamClosedLocally``.
+    public func writeFinal(_ bytes: [UInt8]) throws(TransportError) {
+        let notify: Bool = try state.withLock { state throws(TransportError) in
+            if let error = state.sendError { throw error }
+            if state.finQueued { throw TransportError.streamClosedLocally }
+            budget?.charge(bytes.count, for: self)
+            return Self.queue(bytes, finish: true, in: &state)
+        }
+        if notify { driver.streamHasDataToSend(self) }
+    }
+
+    private enum WriteAttempt {
+        case queued(notify: Bool)
+        case wait(events: UInt64, shed: SendBudget?)
+    }
+
+    /// Appends `bytes` (already charged to the budget); returns whether the driver must be told.
+    private static func queue(_ bytes: [UInt8], finish: Bool, in state: inout State) -> Bool {
+        let wasIdle = state.send.unsent == 0
+        bytes.withUnsafeBytes { state.send.append($0) }
+        if finish { state.finQueued = true }
+        return wasIdle && (!bytes.isEmpty || finish)
     }
 
     /// Ends the sending half after the bytes already queued (QUIC FIN).
@@ -178,6 +231,11 @@ public final class TransportStream: Sendable {
     /// Bytes queued and not yet acknowledged by the peer.
     public var bufferedSendBytes: Int {
         state.withLock { $0.send.buffered }
+    }
+
+    /// Bytes queued and not yet handed to the transport (still within this process).
+    public var unsentBytes: Int {
+        state.withLock { $0.sendError == nil ? $0.send.unsent : 0 }
     }
 
     /// Waits until no other `write` call is in progress. A turn is handed directly to the next
@@ -222,30 +280,18 @@ public final class TransportStream: Sendable {
         next?.continuation.resume()
     }
 
-    private func waitForSendSpace() async throws {
-        while true {
-            let ready: Bool = try state.withLock { state throws(TransportError) in
-                if let error = state.sendError { throw error }
-                return state.send.buffered < sendBufferLimit
-            }
-            if ready { return }
-            try await suspend(asReader: false)
-        }
-    }
-
     // MARK: Aborting
 
     /// Abandons sending: unsent bytes are dropped and the peer's reads fail with
     /// ``TransportError/streamReset(code:)`` (QUIC RESET_STREAM).
     public func reset(code: UInt64) {
-        let first: Bool = state.withLock { state in
-            guard state.sendError == nil, !(state.finSent && state.send.buffered == 0) else { return false }
-            state.sendError = .streamClosedLocally
-            state.send.discardUnsent()
-            return true
+        let freed: Int? = state.withLock { state in
+            guard state.sendError == nil, !(state.finSent && state.send.buffered == 0) else { return nil }
+            return state.failSend(.streamClosedLocally)
         }
-        guard first else { return }
+        guard let freed else { return }
         wakeAll()
+        budget?.release(freed, for: self)
         driver.stream(self, reset: code)
     }
 
@@ -314,27 +360,25 @@ public final class TransportStream: Sendable {
     /// The peer asked us to stop sending; writers fail and unsent bytes are dropped.
     func deliverStopSending(code: UInt64) {
         defer { recordAbort(.stopSendingRequested(code: code)) }
-        state.withLock { state in
-            guard state.sendError == nil else { return }
-            state.sendError = .stopSendingRequested(code: code)
-            state.send.discardUnsent()
+        let freed = state.withLock { state in
+            state.sendError == nil ? state.failSend(.stopSendingRequested(code: code)) : 0
         }
         wakeAll()
+        budget?.release(freed, for: self)
     }
 
     /// The connection ended: every half not already complete fails with `reason`.
     func connectionClosed(_ reason: CloseReason) {
         defer { recordAbort(.connectionClosed(reason)) }
-        state.withLock { state in
+        let freed = state.withLock { state in
             if state.receiveError == nil, !state.finReceived {
                 state.receiveError = .connectionClosed(reason)
             }
-            if state.sendError == nil, !(state.finSent && state.send.buffered == 0) {
-                state.sendError = .connectionClosed(reason)
-                state.send.discardUnsent()
-            }
+            guard state.sendError == nil, !(state.finSent && state.send.buffered == 0) else { return 0 }
+            return state.failSend(.connectionClosed(reason))
         }
         wakeAll()
+        budget?.release(freed, for: self)
     }
 
     /// The transport closed the stream with an application error code: after the peer's
@@ -342,8 +386,9 @@ public final class TransportStream: Sendable {
     /// or after our own reset and stop-sending. Halves still open fail with the code, completed
     /// halves are untouched, and abort waiters learn of it.
     func closedByTransport(code: UInt64) {
-        let aborted: TransportError? = state.withLock { state in
+        let (aborted, freed): (TransportError?, Int) = state.withLock { state in
             var aborted: TransportError?
+            var freed = 0
             if state.receiveError == nil, !state.finReceived {
                 state.receiveError = .streamReset(code: code)
                 state.received.removeAll()
@@ -352,13 +397,13 @@ public final class TransportStream: Sendable {
                 aborted = .streamReset(code: code)
             }
             if state.sendError == nil, !(state.finSent && state.send.buffered == 0) {
-                state.sendError = .stopSendingRequested(code: code)
-                state.send.discardUnsent()
+                freed = state.failSend(.stopSendingRequested(code: code))
                 aborted = .stopSendingRequested(code: code)
             }
-            return aborted
+            return (aborted, freed)
         }
         wakeAll()
+        budget?.release(freed, for: self)
         if let aborted { recordAbort(aborted) }
     }
 
@@ -399,19 +444,47 @@ public final class TransportStream: Sendable {
 
     /// The peer acknowledged bytes below `offset`; writers waiting for room are woken.
     func acknowledge(upTo offset: UInt64) {
-        let writers: Deque<Waiter> = state.withLock { state in
+        let (freed, writers): (Int, Deque<Waiter>) = state.withLock { state in
+            let before = state.send.buffered
             state.send.acknowledge(upTo: offset)
-            guard state.send.buffered < sendBufferLimit else { return [] }
-            let writers = state.writers
-            state.writers.removeAll()
-            return writers
+            let freed = before - state.send.buffered
+            guard freed > 0 else { return (0, []) }
+            state.sendEvents &+= 1
+            defer { state.writers.removeAll() }
+            return (freed, state.writers)
         }
         for writer in writers { writer.continuation.resume() }
+        budget?.release(freed, for: self)
     }
 
     // MARK: Waiting
 
     private func suspend(asReader: Bool) async throws {
+        try await suspend { state in
+            if asReader {
+                if !state.received.isEmpty || state.receiveError != nil || state.finReceived { return false }
+                precondition(state.reader == nil, "only one task may read a stream at a time")
+            }
+            return true
+        } register: { state, waiter in
+            if asReader { state.reader = waiter } else { state.writers.append(waiter) }
+        }
+    }
+
+    /// Waits until something that may make room happened after the writer saw `events`.
+    private func suspendWriter(seen events: UInt64) async throws {
+        try await suspend { state in
+            state.sendEvents == events && state.sendError == nil
+        } register: { state, waiter in
+            state.writers.append(waiter)
+        }
+    }
+
+    /// Suspends the task unless `stillWaiting` (checked under the lock, so nothing that happened
+    /// since the caller looked is missed) says otherwise; `register` records its continuation.
+    private func suspend(
+        while stillWaiting: (inout State) -> Bool, register: (inout State, Waiter) -> Void
+    ) async throws {
         let id = state.withLock { state in
             state.nextWaiterID += 1
             return state.nextWaiterID
@@ -419,16 +492,8 @@ public final class TransportStream: Sendable {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let resumeNow: Bool = state.withLock { state in
-                    if Task.isCancelled { return true }
-                    // Re-check under the lock: the event may have happened since the caller looked.
-                    if asReader {
-                        if !state.received.isEmpty || state.receiveError != nil || state.finReceived { return true }
-                        precondition(state.reader == nil, "only one task may read a stream at a time")
-                        state.reader = Waiter(id: id, continuation: continuation)
-                    } else {
-                        if state.sendError != nil || state.send.buffered < sendBufferLimit { return true }
-                        state.writers.append(Waiter(id: id, continuation: continuation))
-                    }
+                    if Task.isCancelled || !stillWaiting(&state) { return true }
+                    register(&state, Waiter(id: id, continuation: continuation))
                     return false
                 }
                 if resumeNow { continuation.resume() }
@@ -447,6 +512,16 @@ public final class TransportStream: Sendable {
             waiter?.continuation.resume(throwing: CancellationError())
         }
         try Task.checkCancellation()
+    }
+
+    /// Bytes came back to the connection's budget: writers waiting for room try again.
+    func budgetReleased() {
+        let writers: Deque<Waiter> = state.withLock { state in
+            state.sendEvents &+= 1
+            defer { state.writers.removeAll() }
+            return state.writers
+        }
+        for writer in writers { writer.continuation.resume() }
     }
 
     // MARK: Aborts
