@@ -78,18 +78,32 @@ final class MessageSource: @unchecked Sendable {
 }
 
 /// Sends messages on a call. Each ``send(_:)`` waits while the peer's flow-control window and the
-/// stream's send buffer are full.
+/// stream's send buffer are full, and queues its message whole or not at all.
 public struct MessageWriter: Sendable {
     let stream: TransportStream
     let limits: WireLimits
+    /// On the server: the call's deadline, past which no message is sent.
+    let deadline: MonotonicInstant?
+    let clock: (any NetworkClock)?
+
+    init(stream: TransportStream, limits: WireLimits, deadline: MonotonicInstant? = nil, clock: (any NetworkClock)? = nil) {
+        self.stream = stream
+        self.limits = limits
+        self.deadline = deadline
+        self.clock = clock
+    }
 
     /// Sends one message; fails with ``RPCStatus/Code-swift.struct/resourceExhausted`` when it
-    /// exceeds the message size limit.
+    /// exceeds the message size limit, and with ``RPCStatus/Code-swift.struct/deadlineExceeded``
+    /// once the call's deadline has passed.
     public func send(_ message: [UInt8]) async throws {
         guard message.count <= limits.maxMessageSize else {
             throw RPCStatus(
                 code: .resourceExhausted,
                 message: "message of \(message.count) bytes exceeds the limit of \(limits.maxMessageSize)")
+        }
+        if let deadline, let clock, clock.now >= deadline {
+            throw RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server")
         }
         try await stream.write(.message(message))
     }

@@ -178,7 +178,11 @@ public final class RPCClient: Sendable {
             return try await withTaskCancellationHandler {
                 var opening = header.encoded
                 for request in requests ?? [] { Frame.message(request).encode(into: &opening) }
-                try await stream.write(opening, finish: requests != nil)
+                do {
+                    try await stream.write(opening, finish: requests != nil)
+                } catch TransportError.stopSendingRequested {
+                    // The server refused the call early: its trailer says why.
+                }
                 let source = MessageSource(reader: FrameReader(stream: stream, limits: configuration.limits)) {
                     trailer in
                     guard trailer.status.code == .ok else { throw trailer.status }

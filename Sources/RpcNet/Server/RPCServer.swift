@@ -17,8 +17,18 @@ public final class RPCServer: Sendable {
         /// Calls one connection may have running at once; more are refused with
         /// ``RPCStatus/Code-swift.struct/resourceExhausted``.
         public var maxConcurrentCallsPerConnection = 1024
+        /// Calls the server runs at once over all connections; more are refused with
+        /// ``RPCStatus/Code-swift.struct/resourceExhausted``. With
+        /// ``maxConcurrentCallsPerConnection`` it bounds the memory calls can hold (a call waiting
+        /// for its request costs about 13 KB).
+        public var maxConcurrentCalls = 10_000
         /// How long a new stream may take to send its call header.
         public var callHeaderTimeout: Duration = .seconds(10)
+        /// How long a unary or server-streaming call may take, after its header, to deliver its
+        /// request message and end its stream (the handler runs only then); a call that does not
+        /// is ended with ``RPCStatus/Code-swift.struct/deadlineExceeded``. Streaming requests are
+        /// bounded by the call's deadline instead.
+        public var requestTimeout: Duration = .seconds(10)
 
         /// Creates the defaults.
         public init() {}
@@ -39,6 +49,8 @@ public final class RPCServer: Sendable {
     /// The clock deadlines are measured on (a ``VirtualClock`` in simulations).
     public let clock: any NetworkClock
     private let logger: Logger
+    /// Warnings about bad input from peers, at most one per kind every 10 s.
+    private let protocolLog: LogRateLimiter
     private let state = Mutex(State())
 
     /// Creates a server with no methods.
@@ -49,6 +61,7 @@ public final class RPCServer: Sendable {
         self.configuration = configuration
         self.clock = clock
         self.logger = logger
+        protocolLog = LogRateLimiter(clock: clock)
     }
 
     // MARK: Registration
@@ -57,10 +70,9 @@ public final class RPCServer: Sendable {
     public func register(
         _ method: String, unary handler: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8]
     ) {
-        registerHandler(method) { requests, responses, context in
-            let request = try await Self.singleRequest(requests)
+        registerHandler(method, .singleRequest { request, responses, context in
             try await responses.send(try await handler(request, context))
-        }
+        })
     }
 
     /// Registers a server-streaming method: one request in, any number of responses out.
@@ -68,9 +80,7 @@ public final class RPCServer: Sendable {
         _ method: String,
         serverStreaming handler: @escaping @Sendable ([UInt8], MessageWriter, ServerContext) async throws -> Void
     ) {
-        registerHandler(method) { requests, responses, context in
-            try await handler(try await Self.singleRequest(requests), responses, context)
-        }
+        registerHandler(method, .singleRequest(handler))
     }
 
     /// Registers a client-streaming method: any number of requests in, one response out.
@@ -78,9 +88,9 @@ public final class RPCServer: Sendable {
         _ method: String,
         clientStreaming handler: @escaping @Sendable (MessageStream, ServerContext) async throws -> [UInt8]
     ) {
-        registerHandler(method) { requests, responses, context in
+        registerHandler(method, .requestStream { requests, responses, context in
             try await responses.send(try await handler(requests, context))
-        }
+        })
     }
 
     /// Registers a bidirectional-streaming method.
@@ -88,15 +98,13 @@ public final class RPCServer: Sendable {
         _ method: String,
         bidirectional handler: @escaping @Sendable (MessageStream, MessageWriter, ServerContext) async throws -> Void
     ) {
-        registerHandler(method, handler)
+        registerHandler(method, .requestStream(handler))
     }
 
-    private func registerHandler(
-        _ method: String, _ run: @escaping @Sendable (MessageStream, MessageWriter, ServerContext) async throws -> Void
-    ) {
+    private func registerHandler(_ method: String, _ handler: MethodHandler) {
         precondition(
             !method.isEmpty && method.utf8.count <= configuration.limits.maxMethodNameLength, "invalid method name")
-        state.withLock { $0.handlers[method] = MethodHandler(run: run) }
+        state.withLock { $0.handlers[method] = handler }
     }
 
     /// Calls running now, over every connection: what a worker publishes as its load
@@ -105,7 +113,7 @@ public final class RPCServer: Sendable {
         state.withLock { $0.activeCalls }
     }
 
-    /// Reads exactly one request message.
+    /// Reads exactly one request message and the end of the stream.
     private static func singleRequest(_ requests: MessageStream) async throws -> [UInt8] {
         try await requests.single(
             missing: RPCStatus(code: .invalidArgument, message: "the call carried no request message"),
@@ -144,20 +152,19 @@ public final class RPCServer: Sendable {
         }
         await withDiscardingTaskGroup { group in
             while let stream = await next("stream", from: connection.acceptStream, peer: connection.remoteAddress) {
-                guard active.count.add(1, ordering: .relaxed).newValue <= configuration.maxConcurrentCallsPerConnection
-                else {
-                    active.count.subtract(1, ordering: .relaxed)
-                    group.addTask {
-                        await self.refuse(
-                            stream, status: RPCStatus(code: .resourceExhausted, message: "too many concurrent calls"))
-                    }
+                let slot = CallSlot(counter: active)
+                guard slot.admitted(limit: configuration.maxConcurrentCallsPerConnection) else {
+                    refuse(stream, status: RPCStatus(code: .resourceExhausted, message: "too many concurrent calls"))
+                    slot.release()
                     continue
                 }
+                active.running.add(1, ordering: .relaxed)
                 group.addTask {
-                    await self.serve(stream: stream, connection: connection)
+                    await self.serve(stream: stream, connection: connection, slot: slot)
+                    slot.release()
                     // Draining: a connection whose last call ended is closed, so its client
                     // goes elsewhere now rather than at the end of the grace period.
-                    if active.count.subtract(1, ordering: .relaxed).newValue == 0, !self.isAccepting {
+                    if active.running.subtract(1, ordering: .relaxed).newValue == 0, !self.isAccepting {
                         connection.close(code: 0, message: Self.drainMessage)
                     }
                 }
@@ -182,62 +189,91 @@ public final class RPCServer: Sendable {
         }
     }
 
-    private func refuse(_ stream: TransportStream, status: RPCStatus) async {
-        try? await stream.write(.trailer(Trailer(status: status, metadata: Metadata())), finish: true)
-        stream.stopSending(code: StreamAbortCode.cancelled)
+    /// Ends a call the server will not run: the TRAILER with `status` and the end of the stream,
+    /// queued at once whatever the peer reads, then STOP_SENDING with the status code when the
+    /// request side is still open, so a caller still sending is not left blocked on flow control
+    /// (docs/PROTOCOL.md §4.5).
+    private func refuse(_ stream: TransportStream, status: RPCStatus) {
+        conclude(stream, status: status)
+    }
+
+    /// Sends the trailer for `status` and stops the request side.
+    private func conclude(_ stream: TransportStream, status: RPCStatus) {
+        do {
+            try stream.writeFinal(Frame.trailer(Trailer(status: status, metadata: Metadata())).encoded)
+        } catch {
+            logger.debug("could not send trailer", metadata: ["status": "\(status)", "error": "\(error)"])
+        }
+        stream.stopSending(code: status.code.rawValue)
     }
 
     /// Runs one call from its header to its trailer.
-    private func serve(stream: TransportStream, connection: any TransportConnection) async {
+    private func serve(stream: TransportStream, connection: any TransportConnection, slot: CallSlot) async {
         var reader = FrameReader(stream: stream, limits: configuration.limits)
         let header: CallHeader
         do {
-            // The header nearly always arrives with the stream's first packet: only a caller
-            // that is slow to send it costs a timer.
-            let first: (Frame?, FrameReader)
-            if let received = try reader.nextIfReceived() {
-                first = (received, reader)
-            } else {
-                first = try await withDeadline(configuration.callHeaderTimeout, on: clock) { [reader] in
-                    var reader = reader
-                    return (try await reader.next(), reader)
-                }
-            }
-            reader = first.1
-            guard case .callHeader(let received)? = first.0 else {
-                logger.warning("call without a call header", metadata: ["peer": "\(connection.remoteAddress)"])
-                stream.abort(code: StreamAbortCode.protocolViolation)
-                return
-            }
-            header = received
+            header = try await readHeader(with: &reader)
         } catch {
-            logger.warning(
-                "unreadable call header", metadata: ["peer": "\(connection.remoteAddress)", "error": "\(error)"])
-            stream.abort(
-                code: (error as? WireError).map { $0.status.code.rawValue } ?? StreamAbortCode.protocolViolation)
+            let status = Self.headerFailureStatus(error)
+            protocolLog.log(
+                .warning, kind: "call header", "unreadable call header",
+                metadata: ["peer": "\(connection.remoteAddress)", "error": "\(status.message)"], to: logger)
+            refuse(stream, status: status)
             return
         }
         guard let handler = state.withLock({ $0.handlers[header.method] }) else {
-            await refuse(stream, status: RPCStatus(code: .unimplemented, message: "unknown method \(header.method)"))
+            refuse(stream, status: RPCStatus(code: .unimplemented, message: "unknown method \(header.method)"))
             return
         }
-        guard callStarted() else {
-            await refuse(stream, status: RPCStatus(code: .unavailable, message: "server shutting down"))
+        let deadline = header.timeout.map { clock.now.advanced(by: $0) }
+        if let deadline, deadline <= clock.now {
+            refuse(stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline expired before the call started"))
+            return
+        }
+        switch callStarted() {
+        case .started: break
+        case .refused(let status):
+            refuse(stream, status: status)
             return
         }
         defer { callEnded() }
         let context = ServerContext(
-            method: header.method, metadata: header.metadata,
-            deadline: header.timeout.map { clock.now.advanced(by: $0) }, remoteAddress: connection.remoteAddress,
-            clock: clock)
-        let status = await run(handler, on: stream, reader: reader, context: context)
-        guard let status else { return }  // the caller went away: nothing to answer
-        do {
-            try await stream.write(.trailer(Trailer(status: status, metadata: Metadata())), finish: true)
-        } catch {
-            logger.debug("could not send trailer", metadata: ["method": "\(header.method)", "error": "\(error)"])
-        }
+            method: header.method, metadata: header.metadata, deadline: deadline,
+            remoteAddress: connection.remoteAddress, clock: clock)
+        await run(handler, on: stream, reader: reader, context: context, slot: slot)
         if !isAccepting { await awaitDelivery(of: stream) }
+    }
+
+    /// Reads the call header, waiting at most ``Configuration/callHeaderTimeout`` for it.
+    private func readHeader(with reader: inout FrameReader) async throws -> CallHeader {
+        // The header nearly always arrives with the stream's first packet: only a caller that is
+        // slow to send it costs a timer.
+        let first: Frame?
+        if let received = try reader.nextIfReceived() {
+            first = received
+        } else {
+            let waited = try await withDeadline(configuration.callHeaderTimeout, on: clock) { [reader] in
+                var reader = reader
+                return (try await reader.next(), reader)
+            }
+            (first, reader) = waited
+        }
+        switch first {
+        case .callHeader(let header): return header
+        case nil: throw WireError.malformed(type: FrameType.callHeader.rawValue, reason: "the stream ended before a call header")
+        case .some(let frame):
+            throw WireError.malformed(type: frame.type.rawValue, reason: "the first frame is not a call header")
+        }
+    }
+
+    /// The status a call whose header could not be read is refused with.
+    private static func headerFailureStatus(_ error: any Error) -> RPCStatus {
+        switch error {
+        case let status as RPCStatus where status.code == .deadlineExceeded:
+            RPCStatus(code: .deadlineExceeded, message: "no call header within the call header timeout")
+        case let wire as WireError: wire.status
+        default: status(for: error)
+        }
     }
 
     /// While draining, a call's connection may be closed as soon as the call ends, and a close
@@ -250,26 +286,47 @@ public final class RPCServer: Sendable {
         }
     }
 
-    /// Races the handler against the caller aborting and the deadline. Returns the status to
-    /// send, or nil when the caller aborted.
-    private func run(_ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext)
-        async -> RPCStatus?
-    {
-        enum Outcome: Sendable {
-            case finished(RPCStatus)
-            case callerAborted
-            case deadlineExceeded
-        }
+    /// How a call ended, whichever came first.
+    private enum Outcome: Sendable {
+        case finished(RPCStatus)
+        case callerAborted
+        case deadlineExceeded
+        case requestTimedOut
+    }
+
+    /// Races the handler against the caller aborting, the deadline and (for single-request
+    /// methods) the request timeout, and ends the call on the wire as soon as the first of them
+    /// happens: the handler may still be unwinding from its cancellation, but nothing it writes
+    /// afterwards reaches the caller.
+    private func run(
+        _ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext, slot: CallSlot
+    ) async {
         let first = FirstOutcome<Outcome>()
-        let timer = context.deadline.map { deadline in
+        let deadlineTimer = context.deadline.map { deadline in
             clock.schedule(at: deadline) { first.resolve(.deadlineExceeded) }
         }
-        let outcome = await withTaskGroup(of: Void.self) { group in
+        let requestTimer: ScheduledTimer? =
+            switch handler {
+            case .singleRequest:
+                clock.schedule(at: clock.now.advanced(by: configuration.requestTimeout)) {
+                    first.resolve(.requestTimedOut)
+                }
+            case .requestStream: nil
+            }
+        await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 let requests = MessageStream(source: MessageSource(reader: reader, onTrailer: nil))
+                let responses = MessageWriter(
+                    stream: stream, limits: self.configuration.limits, deadline: context.deadline, clock: self.clock)
                 do {
-                    try await handler.run(
-                        requests, MessageWriter(stream: stream, limits: self.configuration.limits), context)
+                    switch handler {
+                    case .singleRequest(let body):
+                        let request = try await Self.singleRequest(requests)
+                        if let requestTimer { self.clock.cancel(requestTimer) }
+                        try await body(request, responses, context)
+                    case .requestStream(let body):
+                        try await body(requests, responses, context)
+                    }
                     first.resolve(.finished(.ok))
                 } catch {
                     first.resolve(.finished(Self.status(for: error)))
@@ -278,20 +335,35 @@ public final class RPCServer: Sendable {
             group.addTask {
                 if (try? await stream.waitForAbort()) != nil { first.resolve(.callerAborted) }
             }
-            let outcome = await first.value
+            conclude(stream, outcome: await first.value)
+            slot.release()
             group.cancelAll()
-            return outcome
         }
-        if let timer { clock.cancel(timer) }
+        if let deadlineTimer { clock.cancel(deadlineTimer) }
+        if let requestTimer { clock.cancel(requestTimer) }
+    }
+
+    /// Ends the call on the wire for `outcome`.
+    private func conclude(_ stream: TransportStream, outcome: Outcome) {
         switch outcome {
         case .finished(let status):
-            return status
+            conclude(stream, status: status)
         case .callerAborted:
             stream.abort(code: StreamAbortCode.cancelled)
-            return nil
         case .deadlineExceeded:
-            stream.stopSending(code: RPCStatus.Code.deadlineExceeded.rawValue)
-            return RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server")
+            // Responses queued before the deadline and not yet sent must not leave after it: with
+            // any left, the stream is reset with the deadline's code instead of trailing them.
+            if stream.unsentBytes > 0 {
+                stream.abort(code: RPCStatus.Code.deadlineExceeded.rawValue)
+            } else {
+                conclude(stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server"))
+            }
+        case .requestTimedOut:
+            conclude(
+                stream,
+                status: RPCStatus(
+                    code: .deadlineExceeded,
+                    message: "the request did not arrive within \(configuration.requestTimeout) of the call header"))
         }
     }
 
@@ -310,11 +382,19 @@ public final class RPCServer: Sendable {
 
     // MARK: Shutdown
 
-    private func callStarted() -> Bool {
+    private enum Admission {
+        case started
+        case refused(RPCStatus)
+    }
+
+    private func callStarted() -> Admission {
         state.withLock { state in
-            guard state.accepting else { return false }
+            guard state.accepting else { return .refused(RPCStatus(code: .unavailable, message: Self.drainMessage)) }
+            guard state.activeCalls < configuration.maxConcurrentCalls else {
+                return .refused(RPCStatus(code: .resourceExhausted, message: "the server runs too many calls"))
+            }
             state.activeCalls += 1
-            return true
+            return .started
         }
     }
 
@@ -361,7 +441,7 @@ public final class RPCServer: Sendable {
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         let (listeners, idle) = state.withLock { state in
             state.accepting = false
-            let idle = state.connections.values.filter { $0.calls.count.load(ordering: .relaxed) == 0 }
+            let idle = state.connections.values.filter { $0.calls.running.load(ordering: .relaxed) == 0 }
             return (state.listeners, idle.map(\.connection))
         }
         for listener in listeners { listener.stopAccepting() }
@@ -372,9 +452,37 @@ public final class RPCServer: Sendable {
     }
 }
 
-/// Calls running on one connection.
+/// Calls on one connection.
 private final class CallCounter: Sendable {
-    let count = Atomic<Int>(0)
+    /// Calls the peer has open: from their stream's arrival until the server ended them on the
+    /// wire (the trailer queued). The peer's QUIC stream limit frees a slot at that moment too,
+    /// so this is what ``RPCServer/Configuration/maxConcurrentCallsPerConnection`` bounds.
+    let open = Atomic<Int>(0)
+    /// Calls whose serving task has not returned yet (a handler may still be unwinding): what a
+    /// draining server waits for before closing the connection.
+    let running = Atomic<Int>(0)
+}
+
+/// One call's place in its connection's ``CallCounter/open`` count, given back exactly once:
+/// when the call ends on the wire, or at the latest when its task returns.
+private final class CallSlot: Sendable {
+    private let counter: CallCounter
+    private let held = Atomic<Bool>(true)
+
+    init(counter: CallCounter) {
+        self.counter = counter
+        counter.open.add(1, ordering: .relaxed)
+    }
+
+    /// Whether the call fits within `limit` open calls.
+    func admitted(limit: Int) -> Bool {
+        counter.open.load(ordering: .relaxed) <= limit
+    }
+
+    /// Gives the place back; later calls do nothing.
+    func release() {
+        if held.exchange(false, ordering: .relaxed) { counter.open.subtract(1, ordering: .relaxed) }
+    }
 }
 
 /// Runs `body`, failing with ``RPCStatus/Code-swift.struct/deadlineExceeded`` (and cancelling

@@ -19,8 +19,12 @@ public struct ServerContext: Sendable {
     }
 }
 
-/// A registered method: every pattern reduces to reading a message stream and writing messages.
-struct MethodHandler: Sendable {
-    let run:
-        @Sendable (_ requests: MessageStream, _ responses: MessageWriter, _ context: ServerContext) async throws -> Void
+/// A registered method: how it takes its requests, and what it does with them.
+enum MethodHandler: Sendable {
+    /// Unary and server-streaming methods: the server reads the one request message and the end
+    /// of the stream (within ``RPCServer/Configuration/requestTimeout``), then runs the handler.
+    case singleRequest(@Sendable (_ request: [UInt8], _ responses: MessageWriter, _ context: ServerContext) async throws -> Void)
+    /// Client-streaming and bidirectional methods: the handler reads the requests as they come.
+    case requestStream(
+        @Sendable (_ requests: MessageStream, _ responses: MessageWriter, _ context: ServerContext) async throws -> Void)
 }

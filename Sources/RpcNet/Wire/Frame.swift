@@ -47,8 +47,7 @@ enum Frame: Sendable, Equatable {
         switch self {
         case .callHeader(let header):
             Self.appendString(header.method, to: &payload)
-            let micros = header.timeout.map { max(1, ($0.nanoseconds + 999) / 1000) } ?? 0
-            VarInt.append(UInt64(min(UInt64(micros), VarInt.max)), to: &payload)
+            VarInt.append(CallTimeout.encode(header.timeout), to: &payload)
             Self.appendMetadata(header.metadata, to: &payload)
         case .message(let message):
             bytes.append(FrameType.message.rawValue)

@@ -67,9 +67,8 @@ struct FrameDecoder: Sendable {
         case .callHeader:
             let method = try reader.string(limit: limits.maxMethodNameLength, field: "method")
             guard !method.isEmpty else { throw .malformed(type: type.rawValue, reason: "empty method name") }
-            let micros = try reader.varint(field: "timeout")
+            let timeout = CallTimeout.decode(try reader.varint(field: "timeout"))
             let metadata = try reader.metadata(limits: limits)
-            let timeout: Duration? = micros == 0 ? nil : .microseconds(Int64(clamping: micros))
             frame = .callHeader(CallHeader(method: method, timeout: timeout, metadata: metadata))
         case .trailer:
             let code = try reader.varint(field: "status code")
