@@ -13,28 +13,15 @@ private func trailerCode(_ stream: TransportStream) async throws -> RPCStatus.Co
 
 @Suite("RPC robustness")
 struct RPCRobustnessTests {
-    /// A server on the simulated network, plus a raw connection to it for hand-made bytes.
     private func withServer(
         _ body: @escaping @Sendable (RPCClient, any TransportConnection, VirtualClock) async throws -> Void,
         setup: @escaping @Sendable (RPCServer) -> Void
     ) async throws {
-        let clock = VirtualClock()
-        let network = SimulatedNetwork(clock: clock, seed: 9)
-        let listener = try network.listen(at: SocketAddress(ip: "10.0.0.1", port: 7000))
-        let server = RPCServer(clock: clock)
-        server.register("Echo.say", unary: { request, _ in request })
-        setup(server)
-        let dialer = network.dialer(from: try SocketAddress(ip: "10.0.0.2", port: 0).host)
-        let client = RPCClient(dialer: dialer, address: listener.localAddress, clock: clock)
-        try await clock.drive(step: .microseconds(200)) {
-            let serving = Task { await server.serve(listener) }
-            let raw = try await dialer.connect(to: listener.localAddress, serverName: nil)
-            try await body(client, raw, clock)
-            raw.close(code: 0, message: "")
-            client.close()
-            await server.shutdown(gracePeriod: .seconds(1))
-            await serving.value
-        }
+        try await withRawServer(
+            setup: { server in
+                server.register("Echo.say", unary: { request, _ in request })
+                setup(server)
+            }, body)
     }
 
     @Test("malformed, truncated and out-of-order frames fail only their own call")

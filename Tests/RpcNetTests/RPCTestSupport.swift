@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Testing
 
 @testable import RpcNet
@@ -99,6 +100,47 @@ func withRPC<T: Sendable>(
             throw error
         }
     }
+}
+
+/// A server on the simulated network (methods registered by `setup`), a client, and a raw
+/// connection to the server for hand-made bytes; time is virtual.
+func withRawServer(
+    configuration: RPCServer.Configuration = .init(),
+    connections: SimulatedConnectionConfiguration = .init(),
+    logger: Logger = Logger(label: "rpcnet.server"),
+    setup: @escaping @Sendable (RPCServer) -> Void,
+    _ body: @escaping @Sendable (RPCClient, any TransportConnection, VirtualClock) async throws -> Void
+) async throws {
+    let clock = VirtualClock()
+    let network = SimulatedNetwork(clock: clock, seed: 9)
+    let listener = try network.listen(at: SocketAddress(ip: "10.0.0.1", port: 7000), configuration: connections)
+    let server = RPCServer(configuration: configuration, clock: clock, logger: logger)
+    setup(server)
+    let dialer = network.dialer(from: try SocketAddress(ip: "10.0.0.2", port: 0).host, configuration: connections)
+    let client = RPCClient(
+        dialer: network.dialer(from: try SocketAddress(ip: "10.0.0.3", port: 0).host), address: listener.localAddress,
+        clock: clock)
+    try await clock.drive(step: .microseconds(200)) {
+        let serving = Task { await server.serve(listener) }
+        let raw = try await dialer.connect(to: listener.localAddress, serverName: nil)
+        try await body(client, raw, clock)
+        raw.close(code: 0, message: "")
+        client.close()
+        await server.shutdown(gracePeriod: .seconds(1))
+        await serving.value
+    }
+}
+
+/// The bytes of a call header for `method` with `timeoutMicros` as sent on the wire.
+func callHeaderBytes(_ method: String, timeoutMicros: UInt64 = 0) -> [UInt8] {
+    var payload: [UInt8] = []
+    VarInt.append(UInt64(method.utf8.count), to: &payload)
+    payload += Array(method.utf8)
+    VarInt.append(timeoutMicros, to: &payload)
+    payload.append(0)  // no metadata
+    var bytes = [FrameType.callHeader.rawValue]
+    VarInt.append(UInt64(payload.count), to: &bytes)
+    return bytes + payload
 }
 
 extension Array where Element == UInt8 {

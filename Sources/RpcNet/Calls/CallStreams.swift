@@ -86,7 +86,9 @@ public struct MessageWriter: Sendable {
     let deadline: MonotonicInstant?
     let clock: (any NetworkClock)?
 
-    init(stream: TransportStream, limits: WireLimits, deadline: MonotonicInstant? = nil, clock: (any NetworkClock)? = nil) {
+    init(
+        stream: TransportStream, limits: WireLimits, deadline: MonotonicInstant? = nil, clock: (any NetworkClock)? = nil
+    ) {
         self.stream = stream
         self.limits = limits
         self.deadline = deadline

@@ -70,9 +70,11 @@ public final class RPCServer: Sendable {
     public func register(
         _ method: String, unary handler: @escaping @Sendable ([UInt8], ServerContext) async throws -> [UInt8]
     ) {
-        registerHandler(method, .singleRequest { request, responses, context in
-            try await responses.send(try await handler(request, context))
-        })
+        registerHandler(
+            method,
+            .singleRequest { request, responses, context in
+                try await responses.send(try await handler(request, context))
+            })
     }
 
     /// Registers a server-streaming method: one request in, any number of responses out.
@@ -88,9 +90,11 @@ public final class RPCServer: Sendable {
         _ method: String,
         clientStreaming handler: @escaping @Sendable (MessageStream, ServerContext) async throws -> [UInt8]
     ) {
-        registerHandler(method, .requestStream { requests, responses, context in
-            try await responses.send(try await handler(requests, context))
-        })
+        registerHandler(
+            method,
+            .requestStream { requests, responses, context in
+                try await responses.send(try await handler(requests, context))
+            })
     }
 
     /// Registers a bidirectional-streaming method.
@@ -227,7 +231,8 @@ public final class RPCServer: Sendable {
         }
         let deadline = header.timeout.map { clock.now.advanced(by: $0) }
         if let deadline, deadline <= clock.now {
-            refuse(stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline expired before the call started"))
+            refuse(
+                stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline expired before the call started"))
             return
         }
         switch callStarted() {
@@ -260,7 +265,9 @@ public final class RPCServer: Sendable {
         }
         switch first {
         case .callHeader(let header): return header
-        case nil: throw WireError.malformed(type: FrameType.callHeader.rawValue, reason: "the stream ended before a call header")
+        case nil:
+            throw WireError.malformed(
+                type: FrameType.callHeader.rawValue, reason: "the stream ended before a call header")
         case .some(let frame):
             throw WireError.malformed(type: frame.type.rawValue, reason: "the first frame is not a call header")
         }
@@ -299,7 +306,8 @@ public final class RPCServer: Sendable {
     /// happens: the handler may still be unwinding from its cancellation, but nothing it writes
     /// afterwards reaches the caller.
     private func run(
-        _ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext, slot: CallSlot
+        _ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext,
+        slot: CallSlot
     ) async {
         let first = FirstOutcome<Outcome>()
         let deadlineTimer = context.deadline.map { deadline in

@@ -23,8 +23,10 @@ public struct ServerContext: Sendable {
 enum MethodHandler: Sendable {
     /// Unary and server-streaming methods: the server reads the one request message and the end
     /// of the stream (within ``RPCServer/Configuration/requestTimeout``), then runs the handler.
-    case singleRequest(@Sendable (_ request: [UInt8], _ responses: MessageWriter, _ context: ServerContext) async throws -> Void)
+    case singleRequest(
+        @Sendable (_ request: [UInt8], _ responses: MessageWriter, _ context: ServerContext) async throws -> Void)
     /// Client-streaming and bidirectional methods: the handler reads the requests as they come.
     case requestStream(
-        @Sendable (_ requests: MessageStream, _ responses: MessageWriter, _ context: ServerContext) async throws -> Void)
+        @Sendable (_ requests: MessageStream, _ responses: MessageWriter, _ context: ServerContext) async throws -> Void
+    )
 }

@@ -124,7 +124,8 @@ public struct QUICConfiguration: Sendable {
             || streamSendBufferLimit <= 0 || connectionSendBudget <= 0 || endpointSendBudget < connectionSendBudget
         {
             throw .invalidConfiguration(
-                "stream limits, windows and send budgets must be positive, endpointSendBudget at least connectionSendBudget")
+                "stream limits, windows and send budgets must be positive, endpointSendBudget at least connectionSendBudget"
+            )
         }
     }
 }

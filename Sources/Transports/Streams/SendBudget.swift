@@ -75,7 +75,9 @@ public final class SendBudget: Sendable {
                 return .denied(shed: nil)
             }
             if let parent {
-                if case .denied(let shed) = parent.reserve(bytes, child: self, waiting: stream) { return .denied(shed: shed) }
+                if case .denied(let shed) = parent.reserve(bytes, child: self, waiting: stream) {
+                    return .denied(shed: shed)
+                }
             }
             state.charge(bytes, to: key, .stream(WeakReference(stream)))
             return .granted
