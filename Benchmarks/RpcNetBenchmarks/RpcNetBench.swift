@@ -21,7 +21,7 @@ struct RpcNetBench: AsyncParsableCommand {
     var certs = "certs"
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls)."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server)."
     )
     var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
@@ -30,10 +30,15 @@ struct RpcNetBench: AsyncParsableCommand {
     @Flag(help: .hidden) var udpEchoSpin = false
     @Option(help: .hidden) var clusterMember: String?
     @Option(help: .hidden) var clusterSeedPort: Int?
+    @Option(help: .hidden) var hostileServerPort: Int?
 
     func run() async throws {
         if let udpEchoPort {
             try udpEchoProcess(port: UInt16(udpEchoPort), spin: udpEchoSpin)
+            return
+        }
+        if let hostileServerPort {
+            try await hostileServerProcess(port: UInt16(hostileServerPort), certs: certs)
             return
         }
         if let clusterMember {
@@ -62,6 +67,10 @@ struct RpcNetBench: AsyncParsableCommand {
         if chosen.contains("bulk") { try await bulkSection() }
         if chosen.contains("cluster") || chosen.contains("cluster-calls") {
             try await WorkerPoolBenchmarks(certs: certs, calls: roundTrips * 4).run()
+            say("")
+        }
+        if chosen.contains("hostile") {
+            try await HostileBenchmarks(executable: CommandLine.arguments[0], certs: certs).run()
             say("")
         }
         let processes = chosen.contains("cluster") || chosen.contains("cluster-processes")

@@ -271,6 +271,39 @@ struct RPCHostileInputTests {
         }
     }
 
+    @Test("header-only floods are bounded per connection and make room for other clients' calls")
+    func waitingCallsAreBounded() async throws {
+        var configuration = RPCServer.Configuration()
+        configuration.maxWaitingCallsPerConnection = 5
+        configuration.maxWaitingCalls = 5
+        try await withRawServer(
+            configuration: configuration,
+            setup: { server in
+                server.register("Echo.say", unary: { request, _ in request })
+            }
+        ) { client, raw, clock in
+            var waiting: [TransportStream] = []
+            for _ in 0..<5 {
+                let stream = try await raw.openStream()
+                try await stream.write(callHeaderBytes("Echo.say"))
+                waiting.append(stream)
+                try await clock.sleep(until: clock.now.advanced(by: .milliseconds(1)), tolerance: nil)
+            }
+            // The connection's share is full: its sixth waiting call is refused at once.
+            let sixth = try await raw.openStream()
+            try await sixth.write(callHeaderBytes("Echo.say"))
+            #expect(try await record(sixth, clock: clock).trailer?.status.code == .resourceExhausted)
+            // The server's room is full too: another client's call ends the flooder's oldest one.
+            #expect(try await client.unary("Echo.say", [9]) == [9])
+            #expect(try await record(waiting[0], clock: clock).trailer?.status.code == .resourceExhausted)
+            // The others still wait, and are served once their request arrives.
+            try await waiting[1].write(Frame.message([1]).encoded, finish: true)
+            let served = try await record(waiting[1], clock: clock)
+            #expect(served.messageCount == 1)
+            #expect(served.trailer?.status.code == .ok)
+        }
+    }
+
     @Test("a peer that never reads holds at most its connection's send budget; other clients are served at once")
     func nonReadingPeerIsBounded() async throws {
         var connections = SimulatedConnectionConfiguration()
@@ -290,6 +323,7 @@ struct RPCHostileInputTests {
                 server.register("Echo.say", unary: { request, _ in request })
             }
         ) { client, raw, clock in
+            #expect(try await client.unary("Echo.say", [1]) == [1])  // connected before the flood
             for _ in 0..<100 {
                 let stream = try await raw.openStream()
                 try await stream.write(callHeaderBytes("Flood.stream") + Frame.message([]).encoded, finish: true)

@@ -29,6 +29,14 @@ public final class RPCServer: Sendable {
         /// is ended with ``RPCStatus/Code-swift.struct/deadlineExceeded``. Streaming requests are
         /// bounded by the call's deadline instead.
         public var requestTimeout: Duration = .seconds(10)
+        /// Unary and server-streaming calls one connection may have waiting for their request
+        /// at once; more are refused with ``RPCStatus/Code-swift.struct/resourceExhausted``.
+        public var maxWaitingCallsPerConnection = 128
+        /// Calls waiting for their request over all connections. When a new one would exceed it,
+        /// the oldest waiting call of the connection with the most is ended with
+        /// ``RPCStatus/Code-swift.struct/resourceExhausted`` to make room, so header-only floods
+        /// cost their senders rather than other clients.
+        public var maxWaitingCalls = 2_048
 
         /// Creates the defaults.
         public init() {}
@@ -51,6 +59,8 @@ public final class RPCServer: Sendable {
     private let logger: Logger
     /// Warnings about bad input from peers, at most one per kind every 10 s.
     private let protocolLog: LogRateLimiter
+    /// Calls that sent their header but not yet their request.
+    private let waitingRoom: WaitingRoom
     private let state = Mutex(State())
 
     /// Creates a server with no methods.
@@ -62,6 +72,8 @@ public final class RPCServer: Sendable {
         self.clock = clock
         self.logger = logger
         protocolLog = LogRateLimiter(clock: clock)
+        waitingRoom = WaitingRoom(
+            perConnection: configuration.maxWaitingCallsPerConnection, total: configuration.maxWaitingCalls)
     }
 
     // MARK: Registration
@@ -245,7 +257,8 @@ public final class RPCServer: Sendable {
         let context = ServerContext(
             method: header.method, metadata: header.metadata, deadline: deadline,
             remoteAddress: connection.remoteAddress, clock: clock)
-        await run(handler, on: stream, reader: reader, context: context, slot: slot)
+        await run(
+            handler, on: stream, reader: reader, context: context, connection: ObjectIdentifier(connection), slot: slot)
         if !isAccepting { await awaitDelivery(of: stream) }
     }
 
@@ -299,6 +312,8 @@ public final class RPCServer: Sendable {
         case callerAborted
         case deadlineExceeded
         case requestTimedOut
+        /// Ended while waiting for its request, to make room for newer calls (``WaitingRoom``).
+        case evicted
     }
 
     /// Races the handler against the caller aborting, the deadline and (for single-request
@@ -307,20 +322,30 @@ public final class RPCServer: Sendable {
     /// afterwards reaches the caller.
     private func run(
         _ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext,
-        slot: CallSlot
+        connection: ObjectIdentifier, slot: CallSlot
     ) async {
         let first = FirstOutcome<Outcome>()
         let deadlineTimer = context.deadline.map { deadline in
             clock.schedule(at: deadline) { first.resolve(.deadlineExceeded) }
         }
-        let requestTimer: ScheduledTimer? =
-            switch handler {
-            case .singleRequest:
-                clock.schedule(at: clock.now.advanced(by: configuration.requestTimeout)) {
-                    first.resolve(.requestTimedOut)
-                }
-            case .requestStream: nil
+        let ticket: UInt64?
+        let requestTimer: ScheduledTimer?
+        if case .singleRequest = handler {
+            guard let entered = waitingRoom.enter(connection: connection, evict: { first.resolve(.evicted) }) else {
+                if let deadlineTimer { clock.cancel(deadlineTimer) }
+                conclude(
+                    stream,
+                    status: RPCStatus(code: .resourceExhausted, message: "too many calls waiting for their request"))
+                return
             }
+            ticket = entered
+            requestTimer = clock.schedule(at: clock.now.advanced(by: configuration.requestTimeout)) {
+                first.resolve(.requestTimedOut)
+            }
+        } else {
+            (ticket, requestTimer) = (nil, nil)
+        }
+        defer { if let ticket { waitingRoom.leave(ticket) } }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 let requests = MessageStream(source: MessageSource(reader: reader, onTrailer: nil))
@@ -330,6 +355,7 @@ public final class RPCServer: Sendable {
                     switch handler {
                     case .singleRequest(let body):
                         let request = try await Self.singleRequest(requests)
+                        if let ticket { self.waitingRoom.leave(ticket) }
                         if let requestTimer { self.clock.cancel(requestTimer) }
                         try await body(request, responses, context)
                     case .requestStream(let body):
@@ -366,6 +392,11 @@ public final class RPCServer: Sendable {
             } else {
                 conclude(stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server"))
             }
+        case .evicted:
+            conclude(
+                stream,
+                status: RPCStatus(
+                    code: .resourceExhausted, message: "ended while waiting for its request: too many calls waiting"))
         case .requestTimedOut:
             conclude(
                 stream,
