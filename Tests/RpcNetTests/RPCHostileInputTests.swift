@@ -293,8 +293,15 @@ struct RPCHostileInputTests {
             let sixth = try await raw.openStream()
             try await sixth.write(callHeaderBytes("Echo.say"))
             #expect(try await record(sixth, clock: clock).trailer?.status.code == .resourceExhausted)
-            // The server's room is full too: another client's call ends the flooder's oldest one.
-            #expect(try await client.unary("Echo.say", [9]) == [9])
+            // The server's room is full too: another client's call still uploading its request
+            // ends the flooder's oldest one.
+            let reply = try await client.bidirectional("Echo.say") { requests, responses in
+                try await clock.sleep(until: clock.now.advanced(by: .milliseconds(5)), tolerance: nil)
+                try await requests.send([9])
+                try await requests.stream.finish()
+                return try await responses.first { _ in true }
+            }
+            #expect(reply == [9])
             #expect(try await record(waiting[0], clock: clock).trailer?.status.code == .resourceExhausted)
             // The others still wait, and are served once their request arrives.
             try await waiting[1].write(Frame.message([1]).encoded, finish: true)

@@ -31,7 +31,7 @@ public final class RPCServer: Sendable {
         public var requestTimeout: Duration = .seconds(10)
         /// Unary and server-streaming calls one connection may have waiting for their request
         /// at once; more are refused with ``RPCStatus/Code-swift.struct/resourceExhausted``.
-        public var maxWaitingCallsPerConnection = 128
+        public var maxWaitingCallsPerConnection = 256
         /// Calls waiting for their request over all connections. When a new one would exceed it,
         /// the oldest waiting call of the connection with the most is ended with
         /// ``RPCStatus/Code-swift.struct/resourceExhausted`` to make room, so header-only floods
@@ -330,7 +330,9 @@ public final class RPCServer: Sendable {
         }
         let ticket: UInt64?
         let requestTimer: ScheduledTimer?
-        if case .singleRequest = handler {
+        // A request already complete (the usual case: header, message and FIN in one packet)
+        // does not wait.
+        if case .singleRequest = handler, !stream.isReceiveComplete {
             guard let entered = waitingRoom.enter(connection: connection, evict: { first.resolve(.evicted) }) else {
                 if let deadlineTimer { clock.cancel(deadlineTimer) }
                 conclude(
@@ -339,11 +341,15 @@ public final class RPCServer: Sendable {
                 return
             }
             ticket = entered
+        } else {
+            ticket = nil
+        }
+        if case .singleRequest = handler {
             requestTimer = clock.schedule(at: clock.now.advanced(by: configuration.requestTimeout)) {
                 first.resolve(.requestTimedOut)
             }
         } else {
-            (ticket, requestTimer) = (nil, nil)
+            requestTimer = nil
         }
         defer { if let ticket { waitingRoom.leave(ticket) } }
         await withTaskGroup(of: Void.self) { group in

@@ -159,6 +159,11 @@ public final class TransportStream: Sendable {
         return all
     }
 
+    /// Whether the peer has finished its side and all of it has arrived (some may be unread).
+    public var isReceiveComplete: Bool {
+        state.withLock { $0.finReceived }
+    }
+
     /// Bytes received and not yet read.
     public var bufferedReceiveBytes: Int {
         state.withLock { $0.receivedBytes }
