@@ -362,8 +362,8 @@ struct SWIMInstance {
     /// `preferred` first. `attaching` rides along when no pending update is about its member,
     /// whatever the retransmission counts say.
     ///
-    /// Without a cluster key, a datagram to an address not verified (``isVerified(address:)``)
-    /// fits within 3 × the bytes received from it less those sent to it (RFC 9000 §8's
+    /// Without a cluster key, a datagram to an address not verified (``isVerified(address:)``),
+    /// unless a verified member announced it, fits within 3 × the bytes received from it less those sent to it (RFC 9000 §8's
     /// anti-amplification rule): updates are trimmed first, and the datagram is withheld when
     /// even its header does not fit. Datagrams that are not a `response` are sent on this
     /// member's own initiative to announced member addresses at protocol rates: gossip,
@@ -385,7 +385,7 @@ struct SWIMInstance {
             }
         // Our own gossip, announcements and syncs to members are not held to the allowance, nor
         // is any of our traffic to a member heard from at its address.
-        let limited = response || (freePing && !heardAddresses.contains(destination))
+        let limited = (response || freePing) && !heardAddresses.contains(destination)
         let allowance = limited ? self.allowance(for: destination) : nil
         if let allowance {
             if freePing {
