@@ -46,7 +46,13 @@ public struct ClusterNode: Sendable {
         }
         let server = try RPCServer(configuration, logger: logger)
         var membershipConfiguration = ClusterMembership.Configuration(name: name, tags: tags)
-        if let key = security.clusterKey { membershipConfiguration.keys = [key] }
+        if let key = security.clusterKey {
+            membershipConfiguration.keys = [key]
+        } else {
+            logger.warning(
+                "no cluster key: anyone who can send UDP to this port can read the member list, add members and accuse members; set --cluster-key or CLUSTER_KEY (openssl rand -base64 32)"
+            )
+        }
         /// The address of `setting`, resolved; a failure closes what was opened.
         func resolve(_ setting: Setting) async throws -> SocketAddress {
             do {

@@ -100,7 +100,8 @@ public final class ClusterMembership: Sendable {
         let budget = min(configuration.settings.maxDatagramSize, transport.maxDatagramSize) - sealer.overhead
         var instance = SWIMInstance(
             name: configuration.name, address: address, tags: configuration.tags, settings: configuration.settings,
-            bodyBudget: budget, seed: configuration.randomSeed, now: clock.now, incarnation: boot / 1_000_000)
+            bodyBudget: budget, seed: configuration.randomSeed, now: clock.now, incarnation: boot / 1_000_000,
+            authenticated: !configuration.keys.isEmpty)
         instance.seeds = configuration.seeds.filter { $0 != address }
         state = Mutex(ShellState(instance: instance))
     }
@@ -301,6 +302,18 @@ public final class ClusterMembership: Sendable {
         members.filter { (status == nil || $0.status == status) && $0.matches(tags) }
     }
 
+    /// Alive members whose tags include every pair of `tags` and that answered a probe of this
+    /// member (every member, with a cluster key): what a worker registry may hand out. A member
+    /// only others vouch for may not exist (without a key anyone can announce one).
+    func answeringMembers(tags: [String: String]) -> [ClusterMember] {
+        let now = clock.now
+        return state.withLock { state in
+            state.instance.memberList(now: now).dropFirst().filter {
+                $0.status == .alive && $0.matches(tags) && state.instance.hasAnswered($0.name)
+            }
+        }
+    }
+
     /// This member's current tags.
     public var tags: [String: String] {
         state.withLock { $0.instance.tags }
@@ -345,6 +358,8 @@ public final class ClusterMembership: Sendable {
             statistics.unexpectedAnswers = state.instance.counters.unexpectedAnswers
             statistics.refusedRelays = state.instance.counters.refusedRelays
             statistics.oversizedTags = state.instance.counters.oversizedTags
+            statistics.ignoredIncarnations = state.instance.counters.ignoredIncarnations
+            statistics.withheld = state.instance.counters.withheld
             return statistics
         }
     }
@@ -395,7 +410,9 @@ public final class ClusterMembership: Sendable {
             return
         }
         metrics.received.increment()
-        perform { instance, now in instance.receive(packet, from: datagram.source, now: now) }
+        perform { instance, now in
+            instance.receive(packet, from: datagram.source, now: now, size: datagram.payload.count)
+        }
     }
 
     /// Tells a joiner that a live member at `holder` has its name.
@@ -534,6 +551,12 @@ public struct MembershipStatistics: Sendable, Equatable {
     /// Member updates ignored because their tags exceed this member's `maxTagBytes`: a peer is
     /// configured with a larger limit.
     public var oversizedTags = 0
+    /// Updates and member states ignored for an incarnation out of range (§7.5 of PROTOCOL.md):
+    /// above 2^62 − 2^32 − 1 in news from anyone but the member itself.
+    public var ignoredIncarnations = 0
+    /// Datagrams not sent because they would exceed an unverified address's anti-amplification
+    /// allowance (3 × the bytes received from it; clusters without a key only).
+    public var withheld = 0
     /// Lifeguard's local health multiplier now (0 is healthy).
     public var localHealth = 0
 

@@ -38,6 +38,11 @@ struct Dissemination {
         current[name] != nil
     }
 
+    /// The update about `name` waiting, if any, without counting a transmission.
+    func pending(about name: String) -> MemberUpdate? {
+        current[name]?.update
+    }
+
     /// Queues `update`, replacing any older one about the same member.
     mutating func enqueue(_ update: MemberUpdate) {
         nextSequence += 1

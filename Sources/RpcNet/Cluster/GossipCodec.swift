@@ -27,9 +27,20 @@ enum GossipCodec {
     static let maxNameLength = 128
     /// Most tags one member carries.
     static let maxTagCount = 64
-    /// Largest incarnation a datagram may carry: 2^32 below the varint ceiling, so a member can
-    /// always refute, change tags and leave by raising its own.
-    static let maxIncarnation = VarInt.max - (1 << 32)
+    /// Largest incarnation a datagram may carry, C: the varint ceiling. A larger value cannot be
+    /// encoded, so a member never raises its own above it.
+    static let incarnationCeiling = VarInt.max
+    /// Largest incarnation, L = C − 2^32, a member accepts in news about another member from
+    /// anyone but that member itself (docs/PROTOCOL.md §7.5): above it only the member's own
+    /// alive and left updates count, so no accusation or relayed claim can leave a member too
+    /// little room to refute, change tags and leave.
+    static let maxIncarnation = incarnationCeiling - (1 << 32)
+    /// Largest incarnation, S = C − 2^31, at which a member refutes news about itself by
+    /// raising its own past it. Between L and S lie the incarnations an earlier life of the
+    /// member may have reached (only it could raise them past L), so a restart still refutes
+    /// them; S to C is the room left for refutations at its own incarnation, tag changes and
+    /// leaving (2^31 raises).
+    static let maxRefutedIncarnation = incarnationCeiling - (1 << 31)
 
     // MARK: Encoding
 
@@ -291,13 +302,11 @@ private struct GossipReader {
         return decoded.value
     }
 
-    /// An incarnation, refused above ``GossipCodec/maxIncarnation``: a member refutes with one
-    /// more than it was accused at, and an accusation at the varint ceiling would otherwise make
-    /// that increment unencodable (a remote crash).
+    /// An incarnation: any varint. What a member accepts is decided per update, not here, so
+    /// an update with an incarnation out of range costs that update, not the datagram
+    /// (``SWIMInstance/admits(name:incarnation:firstHand:)``).
     mutating func incarnation() throws(GossipCodecError) -> UInt64 {
-        let value = try varint("incarnation")
-        guard value <= GossipCodec.maxIncarnation else { throw .malformed("incarnation \(value) is above the limit") }
-        return value
+        try varint("incarnation")
     }
 
     /// A count of elements that each take at least `minimumSize` bytes: refused before

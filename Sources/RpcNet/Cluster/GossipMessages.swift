@@ -19,6 +19,15 @@ enum MemberUpdate: Equatable, Sendable {
         }
     }
 
+    /// The incarnation the update is about.
+    var incarnation: UInt64 {
+        switch self {
+        case .alive(_, _, let incarnation, _), .suspect(_, let incarnation, _), .failed(_, let incarnation, _),
+            .left(_, let incarnation):
+            incarnation
+        }
+    }
+
     /// Whether the update says the member is in trouble (suspected or failed).
     var isAccusation: Bool {
         switch self {

@@ -2,9 +2,28 @@ import Foundation
 import Transports
 
 extension SWIMInstance {
-    /// Applies an update (SWIM §4.2's ordering: a higher incarnation wins; at equal ones,
-    /// failed and left beat suspect, which beats alive), re-gossiping what was news.
-    mutating func apply(_ update: MemberUpdate, now: MonotonicInstant) {
+    /// Whether news about `member` at `incarnation` may be taken in (docs/PROTOCOL.md §7.5).
+    /// `firstHand`: an alive or left update about the datagram's own sender. About this member
+    /// itself: up to ``GossipCodec/maxRefutedIncarnation``, or its own incarnation. About
+    /// another: up to ``GossipCodec/maxIncarnation``; above it only first hand, or when it does
+    /// not raise what this member holds (a suspicion at an incarnation the member itself
+    /// published). So every accusation a member takes in about itself leaves it room to refute,
+    /// and no one but a member can take its incarnation near the ceiling.
+    func admits(member: String, incarnation: UInt64, firstHand: Bool) -> Bool {
+        if member == name { return incarnation <= GossipCodec.maxRefutedIncarnation || incarnation <= self.incarnation }
+        guard incarnation > GossipCodec.maxIncarnation, !firstHand else { return true }
+        return incarnation <= members[member]?.state.incarnation ?? 0
+    }
+
+    /// Applies an update from the datagram of `sender` (this member's own name for its own
+    /// findings): SWIM §4.2's ordering (a higher incarnation wins; at equal ones, failed and left
+    /// beat suspect, which beats alive), re-gossiping what was news.
+    mutating func apply(_ update: MemberUpdate, from sender: String, now: MonotonicInstant) {
+        let firstHand = sender == update.name && !update.isAccusation
+        guard admits(member: update.name, incarnation: update.incarnation, firstHand: firstHand) else {
+            counters.ignoredIncarnations += 1
+            return
+        }
         if update.name == name {
             refuteIfNeeded(update)
             return
@@ -27,6 +46,12 @@ extension SWIMInstance {
             }
             guard incarnation > record.state.incarnation else { return }
             let previous = record.state
+            // A new address has answered nothing yet.
+            if address != previous.address, record.verified, !authenticated {
+                setVerified(member, false)
+                record.verified = false
+                record.answered = false
+            }
             record.state = MemberState(
                 name: member, address: address, status: .alive, incarnation: incarnation, tags: newTags)
             record.suspecters = []
@@ -69,15 +94,20 @@ extension SWIMInstance {
             suspicions[member] = suspicionDeadline(for: record)
             dissemination.enqueue(update)
             // Someone else's probe failed: probe it ourselves at once, to confirm (and shorten
-            // the timeout for everyone) or to clear it.
-            if from != name, probe?.target != member, !urgentProbes.contains(member) {
-                urgentProbes.append(member)
-                if probe == nil { nextProbeAt = min(nextProbeAt, now) }
-            }
-        case .failed(let member, let incarnation, _):
+            // the timeout for everyone) or to clear it (``probeSoon(_:now:)``).
+            if from != name, probe?.target != member { probeSoon(member, now: now) }
+        case .failed(let member, let incarnation, let from):
             guard var record = members[member], record.state.status.isActive,
                 incarnation >= record.state.incarnation
             else { return }
+            // Another member's failure report about one we hold alive (not even suspect) is
+            // checked first, as a suspicion: we probe it at once, a live member refutes in its
+            // ack, a dead one fails when the suspicion runs out. One forged report (anyone can
+            // send one without a key) no longer removes a live member.
+            if record.state.status == .alive, from != name {
+                apply(.suspect(name: member, incarnation: incarnation, from: from), from: sender, now: now)
+                return
+            }
             record.state.status = .failed
             record.state.incarnation = incarnation
             bury(&record, now: now)
@@ -102,30 +132,36 @@ extension SWIMInstance {
         case .alive:
             apply(
                 .alive(name: state.name, address: state.address, incarnation: state.incarnation, tags: state.tags),
-                now: now)
+                from: sender, now: now)
         case .suspect, .failed:
             if state.name != name, members[state.name] == nil {
+                guard admits(member: state.name, incarnation: state.incarnation, firstHand: false) else {
+                    counters.ignoredIncarnations += 1
+                    return
+                }
                 // Never seen alive: remember it as the peer does, without news or events.
                 guard state.status == .failed else {
                     apply(
                         .alive(
                             name: state.name, address: state.address, incarnation: state.incarnation,
-                            tags: state.tags), now: now)
+                            tags: state.tags), from: sender, now: now)
                     return
                 }
-                var record = MemberRecord(state: state, phi: newDetector())
+                var record = MemberRecord(
+                    state: state, phi: newDetector(), verified: authenticated, answered: authenticated)
                 bury(&record, now: now)
                 return
             }
-            apply(.suspect(name: state.name, incarnation: state.incarnation, from: sender), now: now)
+            apply(.suspect(name: state.name, incarnation: state.incarnation, from: sender), from: sender, now: now)
         case .left:
-            apply(.left(name: state.name, incarnation: state.incarnation), now: now)
+            apply(.left(name: state.name, incarnation: state.incarnation), from: sender, now: now)
         }
     }
 
     /// Adds a member seen for the first time.
     private mutating func admit(_ state: MemberState, now: MonotonicInstant) {
-        members[state.name] = MemberRecord(state: state, phi: newDetector())
+        members[state.name] = MemberRecord(
+            state: state, phi: newDetector(), verified: authenticated, answered: authenticated)
         markActive(state.name)
         addToProbeOrder(state.name)
         emit(.nodeJoined(members[state.name]!.view(now: now)))
@@ -153,11 +189,12 @@ extension SWIMInstance {
     /// also stretched by this member's local health multiplier (Lifeguard §4.3 applied to
     /// suspicion): a member whose own probes keep failing, likely because it is the one in
     /// trouble, takes longer to accuse anyone.
+    /// n is ``effectiveSize``, so members that never answered cannot stretch it.
     func suspicionDeadline(for record: MemberRecord) -> MonotonicInstant {
-        let n = Double(activeCount + 1)
+        let n = Double(effectiveSize)
         let minimum = settings.probeInterval * (settings.suspicionMultiplier * max(1, log10(n)))
         let maximum = minimum * settings.suspicionMaxMultiplier
-        let expected = max(min(settings.suspicionConfirmations, activeCount - 1), 0)
+        let expected = max(min(settings.suspicionConfirmations, effectiveSize - 2), 0)
         let confirmations = max(record.suspecters.count - 1, 0)
         var timeout = minimum
         if expected > 0 {
@@ -180,7 +217,7 @@ extension SWIMInstance {
                 suspicions[member] = deadline
                 continue
             }
-            apply(.failed(name: member, incarnation: record.state.incarnation, from: name), now: now)
+            apply(.failed(name: member, incarnation: record.state.incarnation, from: name), from: name, now: now)
         }
     }
 
@@ -204,6 +241,9 @@ extension SWIMInstance {
             // Lifeguard §4.3: being suspected is a sign our own messages are not getting through.
             adjustLocalHealth(by: 1)
         }
+        // Past the ceiling there is nothing to raise to: reached only after 2^31 raises at
+        // this member's own incarnation (``GossipCodec/maxRefutedIncarnation``).
+        guard claimed < GossipCodec.incarnationCeiling else { return }
         incarnation = claimed + 1
         counters.refutations += 1
         announceSelf()

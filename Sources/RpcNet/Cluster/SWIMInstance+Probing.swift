@@ -2,12 +2,13 @@ import Transports
 
 extension SWIMInstance {
     /// Starts this period's probe: an urgent target if any, else the next member of the shuffled
-    /// round-robin order (SWIM §4.3), reshuffled after each full pass.
+    /// round-robin order (SWIM §4.3), reshuffled after each full pass; every other period the
+    /// next unverified member instead, when there is one.
     mutating func startProbe(now: MonotonicInstant) {
         guard let target = nextProbeTarget(), let record = members[target] else { return }
-        nextSequence += 1
+        let sequence = newSequence()
         probe = Probe(
-            sequence: nextSequence, target: target, targetAddress: record.state.address,
+            sequence: sequence, target: target, targetAddress: record.state.address,
             directDeadline: now.advanced(by: scaled(settings.probeTimeout)),
             periodEnd: now.advanced(by: scaled(settings.probeInterval)))
         counters.probes += 1
@@ -17,7 +18,7 @@ extension SWIMInstance {
             record.state.status == .suspect
             ? .suspect(name: target, incarnation: record.state.incarnation, from: record.suspecters.min() ?? name) : nil
         send(
-            .ping(sequence: nextSequence, target: target), to: record.state.address, preferring: target,
+            .ping(sequence: sequence, target: target), to: record.state.address, preferring: target,
             attaching: buddy)
     }
 
@@ -26,24 +27,71 @@ extension SWIMInstance {
             urgentProbes.removeFirst()
             if members[urgent]?.state.status.isActive == true { return urgent }
         }
+        probeTurn &+= 1
+        if probeTurn % 2 == 0, let unverified = nextUnverifiedTarget() { return unverified }
+        return nextVerifiedTarget() ?? nextUnverifiedTarget()
+    }
+
+    private mutating func nextVerifiedTarget() -> String? {
         for _ in 0..<2 {
             while probeIndex < probeOrder.count {
                 let candidate = probeOrder[probeIndex]
                 probeIndex += 1
-                if members[candidate]?.state.status.isActive == true { return candidate }
+                if members[candidate]?.state.status.isActive == true, isVerified(candidate) { return candidate }
             }
-            probeOrder = activeNames
+            probeOrder = verifiedNames
             probeOrder.shuffle(using: &random)
             probeIndex = 0
         }
         return nil
     }
 
-    /// A new member joins the round-robin at a random position (SWIM §4.3), so it is probed
-    /// within one pass.
+    /// Probes `member` out of turn: at the next period if it answered before; if it never did,
+    /// at the next period given to unverified members, behind at most
+    /// ``maxUrgentUnverified`` others (suspicions of injected members cannot take every probe).
+    mutating func probeSoon(_ member: String, now: MonotonicInstant) {
+        if isVerified(member) {
+            guard !urgentProbes.contains(member) else { return }
+            urgentProbes.append(member)
+        } else {
+            guard !urgentUnverified.contains(member), urgentUnverified.count < Self.maxUrgentUnverified else { return }
+            urgentUnverified.append(member)
+        }
+        if probe == nil { nextProbeAt = min(nextProbeAt, now) }
+    }
+
+    /// Unverified members waiting to be probed out of turn, at most.
+    static let maxUrgentUnverified = 16
+
+    private mutating func nextUnverifiedTarget() -> String? {
+        while let urgent = urgentUnverified.first {
+            urgentUnverified.removeFirst()
+            if members[urgent]?.state.status.isActive == true { return urgent }
+        }
+        guard verifiedNames.count < activeNames.count else { return nil }
+        for _ in 0..<2 {
+            while unverifiedIndex < unverifiedOrder.count {
+                let candidate = unverifiedOrder[unverifiedIndex]
+                unverifiedIndex += 1
+                if members[candidate]?.state.status.isActive == true, !isVerified(candidate) { return candidate }
+            }
+            unverifiedOrder = activeNames.filter { !isVerified($0) }
+            unverifiedOrder.shuffle(using: &random)
+            unverifiedIndex = 0
+        }
+        return nil
+    }
+
+    /// A new verified member joins the round-robin at a random position (SWIM §4.3), so it is
+    /// probed within one pass; a new unverified one is probed next in the unverified order, so a
+    /// new member is verified within two periods unless others joined after it.
     mutating func addToProbeOrder(_ member: String) {
-        let position = probeIndex + Int(random.next() % UInt64(probeOrder.count - probeIndex + 1))
-        probeOrder.insert(member, at: position)
+        if isVerified(member) {
+            let position = probeIndex + Int(random.next() % UInt64(probeOrder.count - probeIndex + 1))
+            probeOrder.insert(member, at: position)
+        } else {
+            unverifiedOrder.insert(member, at: unverifiedIndex)
+        }
     }
 
     /// Moves the current probe along: after the probe timeout, ask `k` others; at the end of
@@ -67,36 +115,43 @@ extension SWIMInstance {
         probe = nil
         counters.failedProbes += 1
         // Lifeguard §4.3: missing nacks mean our own links are the problem as much as the
-        // target; with no helpers to ask, count the failure itself.
-        adjustLocalHealth(by: current.helpers.isEmpty ? 1 : current.helpers.count - current.nackedBy.count)
+        // target; with no helpers to ask, count the failure itself. Not for a member that never
+        // answered: injected members would otherwise slow this member's every timeout.
+        let verified = isVerified(current.target)
+        if verified {
+            adjustLocalHealth(by: current.helpers.isEmpty ? 1 : current.helpers.count - current.nackedBy.count)
+        }
         guard let record = members[current.target], record.state.status.isActive else { return }
-        apply(.suspect(name: current.target, incarnation: record.state.incarnation, from: name), now: now)
+        apply(.suspect(name: current.target, incarnation: record.state.incarnation, from: name), from: name, now: now)
         // A new suspicion of ours is probed once more next period: the ping tells the suspect
         // (buddy system) and a live member's ack carries its refutation, so the accuser itself
         // hears it first.
-        if record.state.status == .alive, !urgentProbes.contains(current.target) {
-            urgentProbes.append(current.target)
-        }
+        if record.state.status == .alive { probeSoon(current.target, now: now) }
     }
 
-    /// An ack for our probe, or for one we relay. Only the member pinged, or a helper of our
-    /// indirect probe, can answer a probe: a sequence number alone is easy to guess.
-    mutating func acknowledged(_ sequence: UInt64, from sender: String) {
+    /// An ack for our probe, a verification ping, or a probe we relay. Only the member pinged,
+    /// or a helper of our indirect probe, can answer a probe: a sequence number alone is easy
+    /// to guess for anyone who saw one. The target answering from the address pinged, or a
+    /// helper relaying its answer, verifies it.
+    mutating func acknowledged(
+        _ sequence: UInt64, from sender: String, at source: SocketAddress, now: MonotonicInstant
+    ) {
+        if verified(sequence, from: sender, at: source) { return }
         if let current = probe, current.sequence == sequence {
+            let direct = sender == current.target && source == current.targetAddress
             guard sender == current.target || current.helpers.contains(sender) else {
                 counters.unexpectedAnswers += 1
                 return
             }
             probe = nil
+            if direct || sender != current.target { noteAnswered(current.target, at: current.targetAddress) }
             if !current.indirect { adjustLocalHealth(by: -1) }
             // The target answered, yet we still suspect it: its refutation was lost on the way
             // (epidemics miss a member now and then, and a relayed ack carries none of its
             // own). Each ping to a suspect carries the suspicion and the suspect answers with
             // its refutation, so it is asked again next period until that arrives. Without
             // this, a live member was declared failed by the one member that missed the news.
-            if members[current.target]?.state.status == .suspect, !urgentProbes.contains(current.target) {
-                urgentProbes.append(current.target)
-            }
+            if members[current.target]?.state.status == .suspect { probeSoon(current.target, now: now) }
             return
         }
         if let relay = relays[sequence] {
@@ -105,7 +160,7 @@ extension SWIMInstance {
                 return
             }
             relays.removeValue(forKey: sequence)
-            send(.ack(sequence: relay.originSequence), to: relay.origin, preferring: relay.target)
+            send(.ack(sequence: relay.originSequence), to: relay.origin, preferring: relay.target, response: true)
         }
     }
 
@@ -132,12 +187,12 @@ extension SWIMInstance {
             counters.refusedRelays += 1
             return
         }
-        nextSequence += 1
-        relays[nextSequence] = Relay(
+        let sequence = newSequence()
+        relays[sequence] = Relay(
             origin: origin, originSequence: originSequence, target: target,
             nackAt: now.advanced(by: settings.probeTimeout * settings.nackFraction),
             expiresAt: now.advanced(by: settings.probeInterval))
-        send(.ping(sequence: nextSequence, target: target), to: targetAddress)
+        send(.ping(sequence: sequence, target: target), to: targetAddress)
     }
 
     mutating func expireRelays(now: MonotonicInstant) {
@@ -147,7 +202,7 @@ extension SWIMInstance {
                 relays.removeValue(forKey: sequence)
             } else if !relay.nackSent, now >= relay.nackAt {
                 relays[sequence]?.nackSent = true
-                send(.nack(sequence: relay.originSequence), to: relay.origin)
+                send(.nack(sequence: relay.originSequence), to: relay.origin, response: true)
             }
         }
     }
@@ -177,7 +232,7 @@ extension SWIMInstance {
     mutating func checkPhi(now: MonotonicInstant) {
         while let next = phiCrossings.min, next.at <= now {
             phiCrossings.removeMin()
-            guard let record = members[next.member], record.state.status.isActive,
+            guard let record = members[next.member], record.state.status.isActive, isVerified(next.member),
                 let phi = record.phi.phi(at: now), phi >= settings.phiThreshold,
                 probe?.target != next.member, !urgentProbes.contains(next.member)
             else { continue }

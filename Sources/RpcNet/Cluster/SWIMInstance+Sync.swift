@@ -98,8 +98,20 @@ extension SWIMInstance {
     /// Sends this member's view (itself, active members and tombstones) to `destination`, in as
     /// many datagrams as it takes (anti-entropy, memberlist's push/pull). Only the first
     /// datagram asks for a reply: one exchange costs the two full states, not one full state
-    /// per datagram received.
-    mutating func sendState(to destination: SocketAddress, replyWanted: Bool, join: Bool) {
+    /// per datagram received. Without a key, an unverified destination is owed the state
+    /// instead, and pinged under `member`'s name to verify it (``owe(_:member:replyWanted:now:)``).
+    /// `response`: the state answers a datagram from `destination`.
+    mutating func sendState(
+        to destination: SocketAddress, replyWanted: Bool, join: Bool, member: String? = nil,
+        response: Bool = false, now: MonotonicInstant? = nil
+    ) {
+        if !isVerified(address: destination) {
+            let member = member ?? members.values.first { $0.state.address == destination }?.state.name
+            if let member, let now {
+                owe(destination, member: member, replyWanted: replyWanted, response: response, now: now)
+            }
+            return
+        }
         var replyWanted = replyWanted
         var states = [selfState]
         states += members.values.map(\.state).sorted { $0.name < $1.name }
@@ -126,10 +138,10 @@ extension SWIMInstance {
 
     /// Offers a full-state exchange to one member believed failed, chosen at random: if it is
     /// reachable again, each side refutes the other's view of it and both recover.
-    mutating func reconnect() {
+    mutating func reconnect(now: MonotonicInstant) {
         let failed = tombstones.keys.filter { members[$0]?.state.status == .failed }.sorted()
         guard !failed.isEmpty, let record = members[failed[Int(random.next() % UInt64(failed.count))]] else { return }
-        sendState(to: record.state.address, replyWanted: true, join: false)
+        sendState(to: record.state.address, replyWanted: true, join: false, member: record.state.name, now: now)
     }
 
     /// A member we have not heard of contacted us (gossip about it has not reached us yet):
@@ -145,7 +157,7 @@ extension SWIMInstance {
         guard introductionWindow.names.count < Self.maxIntroductionsPerSecond,
             introductionWindow.names.insert(sender).inserted
         else { return }
-        sendState(to: source, replyWanted: true, join: false)
+        sendState(to: source, replyWanted: true, join: false, member: sender, response: true, now: now)
     }
 
     /// Most introductions (full states sent to members not heard of before) per second.
@@ -162,13 +174,17 @@ extension SWIMInstance {
 
     /// Reports a partition when this member has reached only a minority of the last known
     /// membership, or has lost at least a third of it (two members at least), for the grace
-    /// period; and its end.
+    /// period; and its end. Only verified members count: injected ones that never answered
+    /// would otherwise make any member report a partition.
     mutating func checkPartition(now: MonotonicInstant) {
         // Counted from the indexes the state machine keeps, not by walking every record: this
         // runs four times a second on every member.
-        let failed = tombstones.keys.reduce(0) { $0 + (members[$1]?.state.status == .failed ? 1 : 0) }
-        let known = activeNames.count + failed + 1
-        let reachable = activeNames.count - suspicions.count + 1
+        let failed = tombstones.keys.reduce(0) {
+            $0 + (members[$1]?.state.status == .failed && isVerified($1) ? 1 : 0)
+        }
+        let suspects = suspicions.keys.reduce(0) { $0 + (isVerified($1) ? 1 : 0) }
+        let known = verifiedNames.count + failed + 1
+        let reachable = verifiedNames.count - suspects + 1
         let lost = known - reachable
         // One member lost is a failure, not a partition: in a cluster of three it is also a
         // third, and every single crash would be reported as a split.

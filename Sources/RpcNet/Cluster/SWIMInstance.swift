@@ -39,17 +39,27 @@ struct SWIMInstance {
     var random: SeededGenerator
     /// The largest body a datagram may carry (datagram size less the sealer's overhead).
     let bodyBudget: Int
+    /// Whether gossip is sealed with a cluster key: only key holders can then send it, so every
+    /// member and address counts as verified (see ``SWIMInstance+Verification``).
+    let authenticated: Bool
     var output: [SWIMDirective] = []
 
     // Probing (SWIM §3.1, §4.3).
     var probeOrder: [String] = []
     var probeIndex = 0
+    /// Members that never answered a probe of ours, probed every other period in an order of
+    /// their own (newest first), so any number of them cannot delay the probes of real members.
+    var unverifiedOrder: [String] = []
+    var unverifiedIndex = 0
+    /// Counts probe periods, to alternate between the two orders.
+    var probeTurn = 0
     var probe: Probe?
     /// Members to probe before the round-robin resumes: suspects others reported (to confirm or
     /// clear them quickly) and members whose φ passed the threshold.
     var urgentProbes: [String] = []
+    /// The same for members that never answered, probed in their own turns.
+    var urgentUnverified: [String] = []
     var relays: [UInt64: Relay] = [:]
-    var nextSequence: UInt64 = 0
     var nextProbeAt: MonotonicInstant
     var nextGossipAt: MonotonicInstant
     var nextSyncAt: MonotonicInstant
@@ -62,6 +72,20 @@ struct SWIMInstance {
     /// Names of alive and suspect members, sorted: random choices index into it, so a
     /// simulation makes the same choices whatever the process's hash seed.
     var activeNames: [String] = []
+    /// The verified among ``activeNames``, sorted the same way.
+    var verifiedNames: [String] = []
+    /// Addresses that proved they receive this member's datagrams (answered a ping sent there),
+    /// and the seeds.
+    var verifiedAddresses: Set<SocketAddress> = []
+    /// Announced addresses of verified members (heard from there, or answered there).
+    var heardAddresses: Set<SocketAddress> = []
+    /// Bytes received from and sent to unverified addresses (anti-amplification).
+    var exchanged: [SocketAddress: Exchange] = [:]
+    /// Pings sent to verify an address, by sequence.
+    var verifications: [UInt64: Verification] = [:]
+    /// Full states owed to unverified addresses, sent once they answer a verification ping:
+    /// whether the state asks for a reply.
+    var owedStates: [SocketAddress: Bool] = [:]
     /// When each member's φ would pass the threshold if it stays silent, one entry per datagram
     /// heard; entries made stale by later datagrams are discarded when they come due (see
     /// ``checkPhi(now:)``).
@@ -89,8 +113,9 @@ struct SWIMInstance {
     /// every update about its earlier lives (docs/PROTOCOL.md §7.5).
     init(
         name: String, address: SocketAddress, tags: [String: String], settings: SWIMSettings, bodyBudget: Int,
-        seed: UInt64, now: MonotonicInstant, incarnation: UInt64 = 0
+        seed: UInt64, now: MonotonicInstant, incarnation: UInt64 = 0, authenticated: Bool = false
     ) {
+        self.authenticated = authenticated
         self.name = name
         self.address = address
         self.incarnation = incarnation
@@ -145,7 +170,7 @@ struct SWIMInstance {
     mutating func leave(now: MonotonicInstant) -> [SWIMDirective] {
         guard !hasLeft else { return [] }
         hasLeft = true
-        incarnation += 1
+        incarnation = Self.raised(incarnation)
         let update = MemberUpdate.left(name: name, incarnation: incarnation)
         dissemination.enqueue(update)
         announceDirectly()
@@ -159,7 +184,7 @@ struct SWIMInstance {
     mutating func setTags(_ newTags: [String: String], now: MonotonicInstant) -> [SWIMDirective] {
         guard newTags != tags, !hasLeft else { return [] }
         tags = newTags
-        incarnation += 1
+        incarnation = Self.raised(incarnation)
         announceSelf()
         announceOwnChange()
         return takeOutput()
@@ -184,11 +209,19 @@ struct SWIMInstance {
 
     // MARK: Input
 
-    /// Handles a datagram from `source`.
-    mutating func receive(_ packet: GossipPacket, from source: SocketAddress, now: MonotonicInstant)
-        -> [SWIMDirective]
-    {
+    /// `incarnation` + 1, or the ceiling when it is there already: only reached after 2^31
+    /// raises past ``GossipCodec/maxRefutedIncarnation``, and never a crash.
+    static func raised(_ incarnation: UInt64) -> UInt64 {
+        incarnation < GossipCodec.incarnationCeiling ? incarnation + 1 : incarnation
+    }
+
+    /// Handles a datagram of `size` bytes (sealing included; nil: its plain encoding) from
+    /// `source`.
+    mutating func receive(
+        _ packet: GossipPacket, from source: SocketAddress, now: MonotonicInstant, size: Int? = nil
+    ) -> [SWIMDirective] {
         guard !hasLeft else { return [] }
+        received(size ?? GossipCodec.encode(packet).count + 2, from: source)
         if case .nameInUse(let holder) = packet.message {
             // Only a seed we are joining through may turn us away; nothing else in the datagram
             // is taken in, and it introduces nobody.
@@ -198,11 +231,16 @@ struct SWIMInstance {
         counters.received += 1
         heard(from: packet.sender, at: now)
         // A sender we do not know, or hold failed or gone (a partition healed, a new life), gets
-        // our view at once, its own entry included, so it learns what we think and refutes.
+        // our view at once, its own entry included, so it learns what we think and refutes. Not
+        // for a sync: the sender is sending its state, and asks for ours if it wants it (an
+        // introduction as well would send our full state twice).
         if !(members[packet.sender]?.state.status.isActive ?? false) {
-            introduce(packet.sender, at: source, now: now)
+            // Nor for a seed we are joining through: its answer is on the way.
+            let joinAnswer = isJoining && seeds.contains(source)
+            if case .sync = packet.message {} else if !joinAnswer { introduce(packet.sender, at: source, now: now) }
         }
-        for update in packet.updates { apply(update, now: now) }
+        for update in packet.updates { apply(update, from: packet.sender, now: now) }
+        noteHeard(packet.sender, at: source)
         // A sender still spreading an accusation about us, even one we already refuted, gets
         // our refutation straight back: fixed retransmission counts let an epidemic miss a
         // member now and then, and the one that missed it may be the accuser.
@@ -213,12 +251,12 @@ struct SWIMInstance {
             guard target == name else { break }
             // Buddy system (Lifeguard §4.5): a prober that suspects us piggybacks it first, and
             // our ack carries the refutation.
-            send(.ack(sequence: sequence), to: source, preferring: name)
+            send(.ack(sequence: sequence), to: source, preferring: name, response: true)
             return takeOutput()
         case .pingRequest(let sequence, let target, let targetAddress):
             relayProbe(originSequence: sequence, target: target, targetAddress: targetAddress, origin: source, now: now)
         case .ack(let sequence):
-            acknowledged(sequence, from: packet.sender)
+            acknowledged(sequence, from: packet.sender, at: source, now: now)
         case .nack(let sequence):
             nacked(sequence, from: packet.sender, now: now)
         case .sync(let states, let replyWanted, _):
@@ -229,15 +267,18 @@ struct SWIMInstance {
             let answersJoin = isJoining && seeds.contains(source)
             if answersJoin { joinAnswered(now: now) }
             for state in states { merge(state, from: packet.sender, now: now) }
+            noteHeard(packet.sender, at: source)
             if answersJoin {
                 announceSelf()
                 announceDirectly()
             }
-            if replyWanted { sendState(to: source, replyWanted: false, join: false) }
+            if replyWanted {
+                sendState(to: source, replyWanted: false, join: false, member: packet.sender, response: true, now: now)
+            }
         case .nameInUse, .gossip:
             break
         }
-        if accused { send(.gossip, to: source, preferring: name) }
+        if accused { send(.gossip, to: source, preferring: name, response: true) }
         return takeOutput()
     }
 
@@ -259,15 +300,18 @@ struct SWIMInstance {
             nextGossipAt = now.advanced(by: settings.gossipInterval)
         }
         if now >= nextSyncAt {
-            if let peer = pick(1).first { sendState(to: peer, replyWanted: true, join: false) }
+            if let peer = pick(1, verifiedOnly: true).first {
+                sendState(to: peer, replyWanted: true, join: false, now: now)
+            }
             nextSyncAt = now.advanced(by: syncInterval)
         }
         if now >= nextReconnectAt {
-            reconnect()
+            reconnect(now: now)
             nextReconnectAt = now.advanced(by: settings.reconnectInterval)
         }
         if let nextJoinAt, now >= nextJoinAt { attemptJoin(now: now) }
         if now >= nextHousekeepingAt {
+            expireVerifications(now: now)
             checkSeeds(now: now)
             reapTombstones(now: now)
             checkPhi(now: now)
@@ -317,20 +361,60 @@ struct SWIMInstance {
     /// Queues `message` for `destination` with as many pending updates as fit, those about
     /// `preferred` first. `attaching` rides along when no pending update is about its member,
     /// whatever the retransmission counts say.
+    ///
+    /// Without a cluster key, a datagram to an address not verified (``isVerified(address:)``),
+    /// unless a verified member announced it, fits within 3 × the bytes received from it less those sent to it (RFC 9000 §8's
+    /// anti-amplification rule): updates are trimmed first, and the datagram is withheld when
+    /// even its header does not fit. Datagrams that are not a `response` are sent on this
+    /// member's own initiative to announced member addresses at protocol rates: gossip,
+    /// announcements and syncs (a full state only to a verified address) are not limited; a
+    /// ping or ping-req (a probe, a relayed probe, a request for an indirect probe) to an
+    /// address no verified member announced goes out, its updates within the allowance (see
+    /// ``SWIMInstance+Verification``).
     mutating func send(
         _ message: GossipMessage, to destination: SocketAddress, preferring preferred: String? = nil,
-        attaching extra: MemberUpdate? = nil
+        attaching extra: MemberUpdate? = nil, response: Bool = false
     ) {
+        let header = GossipCodec.headerSize(sender: name, message: message)
         // The header counts one byte for the update count; 64 or more updates need a second.
-        var budget = bodyBudget - GossipCodec.headerSize(sender: name, message: message) - 1
+        var budget = bodyBudget - header - 1
+        let freePing =
+            switch message {
+            case .ping, .pingRequest: !response
+            default: false
+            }
+        // Our own gossip, announcements and syncs to members are not held to the allowance, nor
+        // is any of our traffic to a member heard from at its address.
+        let limited = (response || freePing) && !heardAddresses.contains(destination)
+        let allowance = limited ? self.allowance(for: destination) : nil
+        if let allowance {
+            if freePing {
+                budget = min(budget, allowance - 1)
+            } else {
+                guard header + Self.plainOverhead + 1 <= allowance else {
+                    counters.withheld += 1
+                    return
+                }
+                budget = min(budget, allowance - header - Self.plainOverhead - 1)
+                if budget < 4, case .gossip = message { return }
+            }
+        }
         let limit = settings.retransmitMultiplier * Self.ceilLog10(activeCount + 2)
         var updates: [MemberUpdate] = []
         if let extra, !dissemination.contains(extra.name) {
-            updates.append(extra)
-            budget -= GossipCodec.encodedSize(of: extra)
+            let size = GossipCodec.encodedSize(of: extra)
+            if size <= budget {
+                updates.append(extra)
+                budget -= size
+            }
         }
         updates += dissemination.take(budget: max(budget, 0), limit: limit, preferred: preferred)
         counters.sent += 1
+        if allowance != nil {
+            let bytes = Self.sizeBound(of: message, updates: updates)
+            exchanged[destination, default: Exchange()].sent +=
+                freePing ? bytes - Self.sizeBound(of: message, updates: []) : bytes
+        }
         output.append(.send(message, updates: updates, to: destination))
     }
 
@@ -371,46 +455,84 @@ struct SWIMInstance {
     /// Records that `member` takes part in the protocol (again).
     mutating func markActive(_ member: String) {
         guard !isActive(member) else { return }
-        activeNames.insert(member, at: insertionIndex(of: member))
+        activeNames.insert(member, at: Self.insertionIndex(of: member, in: activeNames))
+        if members[member]?.verified == true { Self.insert(member, into: &verifiedNames) }
     }
 
     /// Whether `member` is alive or suspect (a binary search of ``activeNames``).
     func isActive(_ member: String) -> Bool {
-        let index = insertionIndex(of: member)
-        return index < activeNames.count && activeNames[index] == member
+        Self.contains(member, in: activeNames)
     }
 
     /// Records that `member` no longer takes part (failed or left).
     mutating func markInactive(_ member: String) {
         guard isActive(member) else { return }
-        activeNames.remove(at: insertionIndex(of: member))
+        activeNames.remove(at: Self.insertionIndex(of: member, in: activeNames))
+        Self.remove(member, from: &verifiedNames)
     }
 
-    private func insertionIndex(of member: String) -> Int {
+    static func insertionIndex(of member: String, in names: [String]) -> Int {
         var low = 0
-        var high = activeNames.count
+        var high = names.count
         while low < high {
             let middle = (low + high) / 2
-            if activeNames[middle] < member { low = middle + 1 } else { high = middle }
+            if names[middle] < member { low = middle + 1 } else { high = middle }
         }
         return low
     }
 
-    /// Up to `count` distinct active members' addresses, chosen at random, never `excluded`.
-    mutating func pick(_ count: Int, excluding excluded: String? = nil) -> [SocketAddress] {
-        pickNames(count, excluding: excluded).compactMap { members[$0]?.state.address }
+    static func contains(_ member: String, in names: [String]) -> Bool {
+        let index = insertionIndex(of: member, in: names)
+        return index < names.count && names[index] == member
     }
 
-    /// Up to `count` distinct active members chosen at random, `excluded` never among them.
-    mutating func pickNames(_ count: Int, excluding excluded: String? = nil) -> [String] {
-        let eligible = activeNames.count - (excluded.map { isActive($0) ? 1 : 0 } ?? 0)
+    static func insert(_ member: String, into names: inout [String]) {
+        guard !contains(member, in: names) else { return }
+        names.insert(member, at: insertionIndex(of: member, in: names))
+    }
+
+    static func remove(_ member: String, from names: inout [String]) {
+        guard contains(member, in: names) else { return }
+        names.remove(at: insertionIndex(of: member, in: names))
+    }
+
+    /// Up to `count` distinct active members' addresses, chosen at random, never `excluded`
+    /// (see ``pickNames(_:excluding:verifiedOnly:)``).
+    mutating func pick(_ count: Int, excluding excluded: String? = nil, verifiedOnly: Bool = false)
+        -> [SocketAddress]
+    {
+        pickNames(count, excluding: excluded, verifiedOnly: verifiedOnly).compactMap { members[$0]?.state.address }
+    }
+
+    /// Up to `count` distinct active members chosen at random, `excluded` never among them:
+    /// verified members first (those that answered a probe), others only to make up the count
+    /// unless `verifiedOnly`. Injected members that never answer thus get none of the gossip,
+    /// syncs or ping-reqs real members need, however many of them there are.
+    mutating func pickNames(_ count: Int, excluding excluded: String? = nil, verifiedOnly: Bool = false)
+        -> [String]
+    {
+        var names = Self.pick(count, from: verifiedNames, excluding: excluded.map { [$0] } ?? [], using: &random)
+        if names.count < count, !verifiedOnly, verifiedNames.count < activeNames.count {
+            let others = Self.pick(
+                count - names.count, from: activeNames, excluding: Set(names + (excluded.map { [$0] } ?? [])),
+                using: &random)
+            names += others
+        }
+        return names
+    }
+
+    /// Up to `count` distinct names of `pool` chosen at random, none of `excluded`.
+    private static func pick(
+        _ count: Int, from pool: [String], excluding excluded: Set<String>, using random: inout SeededGenerator
+    ) -> [String] {
+        let eligible = pool.count - excluded.reduce(0) { $0 + (contains($1, in: pool) ? 1 : 0) }
         let wanted = min(count, eligible)
         var chosen: Set<Int> = []
         var names: [String] = []
         while names.count < wanted {
-            let index = Int(random.next() % UInt64(activeNames.count))
-            guard activeNames[index] != excluded, chosen.insert(index).inserted else { continue }
-            names.append(activeNames[index])
+            let index = Int(random.next() % UInt64(pool.count))
+            guard !excluded.contains(pool[index]), chosen.insert(index).inserted else { continue }
+            names.append(pool[index])
         }
         return names
     }
@@ -420,6 +542,11 @@ struct SWIMInstance {
 struct MemberRecord {
     var state: MemberState
     var phi: PhiAccrualDetector
+    /// Whether it showed it exists at its current address: answered a probe of ours, or sent us
+    /// a datagram from there (see ``SWIMInstance/isVerified(_:)``).
+    var verified = false
+    /// Whether it answered a probe of ours at its current address.
+    var answered = false
     /// Members that independently suspect it (Lifeguard §4.4), the first suspecter included.
     var suspecters: Set<String> = []
     var suspectedSince: MonotonicInstant?
@@ -454,6 +581,10 @@ struct SWIMCounters: Equatable {
     var refusedRelays = 0
     /// Alive updates ignored because their tags exceed this member's `maxTagBytes`.
     var oversizedTags = 0
+    /// Updates and member states ignored for their incarnation (§7.5 of PROTOCOL.md).
+    var ignoredIncarnations = 0
+    /// Datagrams not sent to an unverified address: over its anti-amplification allowance.
+    var withheld = 0
 }
 
 /// The probe of the current protocol period.

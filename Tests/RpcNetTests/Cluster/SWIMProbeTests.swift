@@ -99,7 +99,9 @@ struct SWIMProbeTests {
     @Test("a suspect that answers without refuting is asked again next period")
     func suspectIsAskedUntilItRefutes() throws {
         var (instance, now) = Self.prober()
-        // Someone else's suspicion of m3 arrives; m3 is probed at once.
+        // m3 has been heard from at its address (verified), then someone else's suspicion of it
+        // arrives; m3 is probed at once.
+        _ = instance.receive(Self.packet(from: "m3", .gossip), from: ClusterSimulation.address(3), now: now)
         _ = instance.receive(
             Self.packet(from: "m1", .gossip, updates: [.suspect(name: "m3", incarnation: 0, from: "m1")]),
             from: ClusterSimulation.address(1), now: now)

@@ -4,7 +4,8 @@ import Transports
 
 /// The workers of a cluster, and which one a call should go to.
 ///
-/// A worker is an alive member whose tags include ``selector`` (`role=worker` by default). The
+/// A worker is an alive member whose tags include ``selector`` (`role=worker` by default) and
+/// that answered a probe of this member (any member, in a cluster with a key). The
 /// registry keeps no copy of the membership: every selection reads the member table as it is,
 /// so a tag change is seen at once, a member that turns suspect, fails or leaves stops being
 /// handed out at once, and a recovered one comes back at once. What the registry keeps is the
@@ -93,7 +94,8 @@ public final class WorkerRegistry: Sendable {
     private func candidates(matching filter: [String: String], excluding: Set<String>) -> [ClusterMember] {
         let wanted = selector.merging(filter) { _, requested in requested }
         // The member list comes in name order after this member, so no sort is needed here.
-        return membership.members(status: .alive, tags: wanted)
-            .filter { $0.name != membership.name && !excluding.contains($0.name) }
+        // Only members that answered a probe of this member: without a cluster key anyone can
+        // announce a `role=worker` member that does not exist.
+        return membership.answeringMembers(tags: wanted).filter { !excluding.contains($0.name) }
     }
 }
