@@ -382,11 +382,13 @@ struct MembershipScaleTests {
         #expect(outcome.converged, "1,000 members did not converge")
         // A period holds one probe, on average one ack to another's probe, the odd ping-req or
         // nack, and a share of the 30 s anti-entropy exchange; gossip rounds send only while
-        // there is news. Nothing here grows with the cluster's size (measured: 2.0 on average,
-        // 2.6 for the busiest).
+        // there is news. Nothing here grows with the cluster's size. Unkeyed, members prefer
+        // verified peers for gossip, syncs and ping-reqs, and verify others one answer at a time,
+        // so a minute after a 1,000-member start the few verified peers carry more of it
+        // (measured: 4.2 for the busiest, was 2.6 before verification; the mean is unchanged).
         let mean = outcome.perPeriod.reduce(0, +) / Double(outcome.perPeriod.count)
         #expect(mean <= 2.5, "members sent \(mean) datagrams per period on average")
-        #expect(outcome.perPeriod.max()! <= 4, "busiest member sent \(outcome.perPeriod.max()!) datagrams per period")
+        #expect(outcome.perPeriod.max()! <= 5, "busiest member sent \(outcome.perPeriod.max()!) datagrams per period")
         let bound = Duration.seconds(3 * log2(Double(count + 1)))
         #expect(
             outcome.spread.map { $0 <= bound } ?? false,
