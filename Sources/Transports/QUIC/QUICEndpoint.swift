@@ -218,7 +218,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     /// CONNECTION_CLOSE unless `notifyingPeers` is false, which leaves them as a crash would.
     func close(reason: CloseReason, notifyingPeers: Bool) {
         isClosed.store(true, ordering: .releasing)
-        acceptQueue.finish()
+        // Established connections nobody accepted hold this endpoint: drop them (they are
+        // closed below with the others), or the endpoint and its buffers are never freed.
+        acceptQueue.finishDiscardingElements()
         guard let watcher else { return }
         for connection in connections.values {
             if notifyingPeers { connection.abort(reason: reason) } else { connection.terminate(reason: reason) }
