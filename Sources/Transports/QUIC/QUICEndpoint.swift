@@ -407,11 +407,12 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         var count = 0
         while count < 64, let (destination, code) = socket.readError() {
             count += 1
+            // Counted before the connections hear of it: a dial it fails is observed at once.
+            stats.withLock { $0.networkErrors += 1 }
             logger.debug(
                 "network reported an error", metadata: ["destination": "\(destination)", "errno": "\(code)"])
             for connection in dialled[destination] ?? [] { connection.networkReported(errno: code) }
         }
-        if count > 0 { stats.withLock { $0.networkErrors += count } }
     }
 
     private enum Dispatch {
