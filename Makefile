@@ -1,11 +1,12 @@
 # RpcNet — the two commands a newcomer needs:
 #   make demo   build and run the demo (installs what is missing first)
 #   make test   build and run the test suite (installs what is missing first)
+#   make sanitize   the test suite under AddressSanitizer+LeakSanitizer, then ThreadSanitizer
 SHELL := /bin/bash
 SWIFT ?= swift
 CERTS := certs/ca.pem
 
-.PHONY: setup demo test bench bench-grpc bench-serf format clean
+.PHONY: setup demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-serf format clean
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +29,16 @@ test: setup
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	$(SWIFT) test --skip-build --disable-xctest $(TEST_FLAGS)
 
+# The test suite under sanitizers, each in its own build folder (.build-asan, .build-tsan);
+# scripts/sanitize.sh says what is skipped and why, and prints the build and run times.
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address: setup
+	SWIFT=$(SWIFT) scripts/sanitize.sh address
+
+sanitize-thread: setup
+	SWIFT=$(SWIFT) scripts/sanitize.sh thread
+
 bench: setup
 	$(SWIFT) build -c release --product rpcnet-bench
 	.build/release/rpcnet-bench
@@ -45,4 +56,4 @@ format:
 	$(SWIFT) format --in-place --recursive Sources Tests Examples Benchmarks Package.swift
 
 clean:
-	rm -rf .build .build-tests
+	rm -rf .build .build-tests .build-asan .build-tsan

@@ -70,6 +70,16 @@ struct QUICFailureTests {
         #expect(result.serverStatistics.handshakesFailed == 1)
     }
 
+    @Test("a client offering no ALPN at all is refused with no_application_protocol")
+    func alpnAbsent() async throws {
+        var client = TestCertificates.client()
+        client.offersApplicationProtocols = false
+        let result = try await handshakeFailure(client: client)
+        #expect(result.client == .connectionClosed(.handshakeFailed(.noApplicationProtocol)))
+        #expect(result.serverStatistics.handshakesCompleted == 0)
+        #expect(result.serverStatistics.handshakesFailed == 1)
+    }
+
     @Test("a server requiring client certificates refuses a client without one, accepts one with one")
     func mutualTLS() async throws {
         var server = TestCertificates.server()

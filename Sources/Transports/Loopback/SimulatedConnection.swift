@@ -69,7 +69,13 @@ public struct SimulatedDialer: ConnectionDialer {
         let configuration = configuration
         return try await withCheckedThrowingContinuation {
             (continuation: CheckedContinuation<any TransportConnection, any Error>) in
-            network.clock.schedule(after: handshake) {
+            // Weak: a dial still pending when a test ends must not keep the network (and through
+            // its clock, this closure) alive.
+            network.clock.schedule(after: handshake) { [weak network] in
+                guard let network else {
+                    continuation.resume(throwing: TransportError.endpointClosed)
+                    return
+                }
                 guard let listener = network.listener(at: address),
                     network.canReach(from: local.host, to: address.host),
                     network.canReach(from: address.host, to: local.host)
@@ -272,8 +278,11 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
         return ordered
     }
 
+    /// Weak: the clock must not own connections (clock → pump → connection → network → clock
+    /// would keep a finished simulation alive). A closing connection stays alive until its last
+    /// frames are out through its peer, which references it until then.
     private func schedulePump(at deadline: MonotonicInstant) {
-        network.clock.schedule(at: deadline) { [self] in pump() }
+        network.clock.schedule(at: deadline) { [weak self] in self?.pump() }
     }
 
     /// Drops the bookkeeping of a stream neither side will send on again; the stream object
@@ -320,7 +329,7 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
         case .deliver(let peer, let frames):
             for frame in frames { peer.receive(frame) }
         case .retry:
-            network.clock.schedule(after: configuration.retransmitInterval) { [self] in pump() }
+            network.clock.schedule(after: configuration.retransmitInterval) { [weak self] in self?.pump() }
         case .timeout(let peer):
             finish(.idleTimeout)
             peer?.finish(.idleTimeout)

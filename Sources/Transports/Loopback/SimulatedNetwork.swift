@@ -71,8 +71,10 @@ public final class SimulatedNetwork: Sendable {
         var frozen: Set<SocketAddress.Host> = []
         var heldOutbound: [SocketAddress.Host: Deque<PendingDatagram>] = [:]
         var heldInbound: [SocketAddress.Host: Deque<PendingDatagram>] = [:]
-        var endpoints: [SocketAddress: SimulatedDatagramEndpoint] = [:]
-        var listeners: [SocketAddress: SimulatedListener] = [:]
+        /// Weak: endpoints and listeners hold the network, and whoever holds them keeps them
+        /// bound; one dropped without ``SimulatedDatagramEndpoint/close()`` unbinds itself.
+        var endpoints: [SocketAddress: Weak<SimulatedDatagramEndpoint>] = [:]
+        var listeners: [SocketAddress: Weak<SimulatedListener>] = [:]
         var nextEphemeralPort: UInt16 = 49152
         var trace: [TraceEvent] = []
         var statistics = Statistics()
@@ -181,11 +183,13 @@ public final class SimulatedNetwork: Sendable {
         try state.withLock { state throws(TransportError) in
             var address = address
             if address.port == 0 { address.port = Self.allocatePort(&state, host: address.host) }
-            guard state.endpoints[address] == nil else { throw .system(operation: "bind \(address)", errno: 98) }
+            guard state.endpoints[address]?.object == nil else {
+                throw .system(operation: "bind \(address)", errno: 98)
+            }
             let endpoint = SimulatedDatagramEndpoint(
                 network: self, address: address, receiveQueueCapacity: receiveQueueCapacity,
                 maxDatagramSize: maxDatagramSize)
-            state.endpoints[address] = endpoint
+            state.endpoints[address] = Weak(endpoint)
             return endpoint
         }
     }
@@ -195,13 +199,14 @@ public final class SimulatedNetwork: Sendable {
             let port = state.nextEphemeralPort
             state.nextEphemeralPort = port == .max ? 49152 : port + 1
             let candidate = SocketAddress(host: host, port: port)
-            if state.endpoints[candidate] == nil, state.listeners[candidate] == nil { return port }
+            if state.endpoints[candidate]?.object == nil, state.listeners[candidate]?.object == nil { return port }
         }
     }
 
     func unbind(_ endpoint: SimulatedDatagramEndpoint) {
         state.withLock { state in
-            if state.endpoints[endpoint.localAddress] === endpoint { state.endpoints[endpoint.localAddress] = nil }
+            let bound = state.endpoints[endpoint.localAddress]?.object
+            if bound == nil || bound === endpoint { state.endpoints[endpoint.localAddress] = nil }
         }
     }
 
@@ -234,7 +239,8 @@ public final class SimulatedNetwork: Sendable {
         }
         for delay in deliveries {
             let datagram = PendingDatagram(payload: payload, from: from, to: to)
-            clock.schedule(after: delay) { [self] in deliver(datagram) }
+            // Weak: the clock (which the network holds) must not hold the network.
+            clock.schedule(after: delay) { [weak self] in self?.deliver(datagram) }
         }
     }
 
@@ -263,7 +269,7 @@ public final class SimulatedNetwork: Sendable {
                 }
                 return nil
             }
-            guard let endpoint = state.endpoints[datagram.to] else {
+            guard let endpoint = state.endpoints[datagram.to]?.object else {
                 drop(&state, from: datagram.from, to: datagram.to, bytes: datagram.payload.count, reason: .unreachable)
                 return nil
             }
@@ -297,16 +303,19 @@ public final class SimulatedNetwork: Sendable {
         try state.withLock { state throws(TransportError) in
             var address = address
             if address.port == 0 { address.port = Self.allocatePort(&state, host: address.host) }
-            guard state.listeners[address] == nil else { throw .system(operation: "listen \(address)", errno: 98) }
+            guard state.listeners[address]?.object == nil else {
+                throw .system(operation: "listen \(address)", errno: 98)
+            }
             let listener = SimulatedListener(network: self, address: address, configuration: configuration)
-            state.listeners[address] = listener
+            state.listeners[address] = Weak(listener)
             return listener
         }
     }
 
     func unlisten(_ listener: SimulatedListener) {
         state.withLock { state in
-            if state.listeners[listener.localAddress] === listener { state.listeners[listener.localAddress] = nil }
+            let bound = state.listeners[listener.localAddress]?.object
+            if bound == nil || bound === listener { state.listeners[listener.localAddress] = nil }
         }
     }
 
@@ -318,7 +327,7 @@ public final class SimulatedNetwork: Sendable {
     }
 
     func listener(at address: SocketAddress) -> SimulatedListener? {
-        state.withLock { $0.listeners[address] }
+        state.withLock { $0.listeners[address]?.object }
     }
 
     func ephemeralAddress(on host: SocketAddress.Host) -> SocketAddress {
@@ -334,5 +343,14 @@ public final class SimulatedNetwork: Sendable {
             if state.generator.chance(conditions.lossRate) { delay += conditions.latency * 3 + .milliseconds(1) }
             return delay
         }
+    }
+}
+
+/// A weak reference, for tables that must not keep their entries alive.
+struct Weak<Object: AnyObject> {
+    weak var object: Object?
+
+    init(_ object: Object) {
+        self.object = object
     }
 }

@@ -12,6 +12,9 @@ public struct QUICConfiguration: Sendable {
 
     /// Application protocols offered (client) or accepted (server); negotiation is mandatory.
     public var applicationProtocols: [String] = ["rpcnet/1"]
+    /// Client only, for tests: whether the ClientHello carries the ALPN extension at all (a
+    /// server must refuse a client that offers none).
+    var offersApplicationProtocols = true
     /// PEM certificate chain presented to peers: required for servers, and for clients when the
     /// server demands client certificates.
     public var certificateChainFile: String?

@@ -221,7 +221,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     /// CONNECTION_CLOSE unless `notifyingPeers` is false, which leaves them as a crash would.
     func close(reason: CloseReason, notifyingPeers: Bool) {
         isClosed.store(true, ordering: .releasing)
-        acceptQueue.finish()
+        // Established connections nobody accepted hold this endpoint: drop them (they are
+        // closed below with the others), or the endpoint and its buffers are never freed.
+        acceptQueue.finishDiscardingElements()
         guard let watcher else { return }
         for connection in connections.values {
             if notifyingPeers { connection.abort(reason: reason) } else { connection.terminate(reason: reason) }
@@ -408,11 +410,12 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         var count = 0
         while count < 64, let (destination, code) = socket.readError() {
             count += 1
+            // Counted before the connections hear of it: a dial it fails is observed at once.
+            stats.withLock { $0.networkErrors += 1 }
             logger.debug(
                 "network reported an error", metadata: ["destination": "\(destination)", "errno": "\(code)"])
             for connection in dialled[destination] ?? [] { connection.networkReported(errno: code) }
         }
-        if count > 0 { stats.withLock { $0.networkErrors += count } }
     }
 
     private enum Dispatch {

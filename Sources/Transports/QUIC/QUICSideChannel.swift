@@ -27,10 +27,13 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
         firstBytes.contains(firstByte)
     }
 
-    public var localAddress: SocketAddress { endpoint.localAddress }
+    public let localAddress: SocketAddress
     public let maxDatagramSize: Int
 
-    private let endpoint: QUICEndpoint
+    /// Weak: the endpoint keeps its channel, and a strong reference back would keep both alive
+    /// forever. A listening endpoint lives until it is closed (its reactor holds it).
+    private weak let endpoint: QUICEndpoint?
+    private let reactor: Reactor
     private let inbox: DatagramInbox
     private let stats = Mutex(DatagramStatistics())
     private let closed = Atomic<Bool>(false)
@@ -39,6 +42,8 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
         precondition(firstBytes.upperBound <= 0x3F, "side-channel first bytes must have both high bits clear")
         self.firstBytes = firstBytes
         self.endpoint = endpoint
+        self.localAddress = endpoint.localAddress
+        self.reactor = endpoint.reactor
         self.maxDatagramSize = maxDatagramSize
         inbox = DatagramInbox(capacity: receiveQueueCapacity)
     }
@@ -57,7 +62,8 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
         guard let first = payload.first, carries(firstByte: first) else {
             throw .invalidDatagram("a side-channel datagram must start with a byte in \(firstBytes)")
         }
-        endpoint.reactor.execute { [self] in
+        guard let endpoint else { throw .endpointClosed }
+        reactor.execute { [self] in
             if endpoint.sendRaw(payload, to: destination) { stats.withLock { $0.sent += 1 } }
         }
     }

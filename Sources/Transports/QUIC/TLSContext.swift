@@ -13,11 +13,13 @@ final class TLSContext {
     private let credentials: gnutls_certificate_credentials_t
     private let applicationProtocols: [String]
     private let requireClientCertificate: Bool
+    private let offersApplicationProtocols: Bool
 
     init(configuration: QUICConfiguration, isServer: Bool) throws(TransportError) {
         self.isServer = isServer
         self.applicationProtocols = configuration.applicationProtocols
         self.requireClientCertificate = isServer && configuration.requireClientCertificate
+        self.offersApplicationProtocols = isServer || configuration.offersApplicationProtocols
         var credentials: gnutls_certificate_credentials_t?
         guard gnutls_certificate_allocate_credentials(&credentials) == GNUTLS_E_SUCCESS, let credentials else {
             throw .invalidConfiguration("GnuTLS could not allocate credentials")
@@ -82,8 +84,13 @@ final class TLSContext {
             try check(
                 gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, UnsafeMutableRawPointer(credentials)),
                 "gnutls_credentials_set")
-            try setApplicationProtocols(session)
+            if offersApplicationProtocols { try setApplicationProtocols(session) }
             if isServer {
+                // GNUTLS_ALPN_MANDATORY only refuses a ClientHello whose ALPN extension names no
+                // protocol of ours; one without the extension is refused here, before the
+                // ServerHello (RFC 9001 §8.1).
+                gnutls_handshake_set_hook_function(
+                    session, UInt32(GNUTLS_HANDSHAKE_SERVER_HELLO.rawValue), GNUTLS_HOOK_PRE, tlsRequireALPN)
                 if requireClientCertificate {
                     gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE)
                     gnutls_session_set_verify_cert(session, nil, 0)
@@ -165,4 +172,16 @@ final class TLSContext {
         }
         return String(decoding: UnsafeBufferPointer(start: data, count: Int(datum.size)), as: UTF8.self)
     }
+}
+
+/// Before a server sends its ServerHello, the ClientHello was processed: fails the handshake
+/// with `GNUTLS_E_NO_APPLICATION_PROTOCOL` (sent as TLS alert 120, QUIC CRYPTO_ERROR 0x178) when
+/// no application protocol was negotiated, which is the case of a client without ALPN.
+private let tlsRequireALPN: gnutls_handshake_hook_func = { session, _, _, incoming, _ in
+    guard let session, incoming == 0 else { return 0 }
+    var datum = gnutls_datum_t()
+    guard gnutls_alpn_get_selected_protocol(session, &datum) == GNUTLS_E_SUCCESS, datum.size > 0 else {
+        return GNUTLS_E_NO_APPLICATION_PROTOCOL
+    }
+    return 0
 }

@@ -64,6 +64,18 @@ final class AsyncQueue<Element: Sendable>: Sendable {
         }
     }
 
+    /// Ends the queue like ``finish(throwing:)`` and returns the elements nobody took, which
+    /// later consumers will not see: an owner that is closing releases what the queue held
+    /// (elements that refer back to the owner would otherwise keep it alive).
+    @discardableResult
+    func finishDiscardingElements() -> [Element] {
+        finish()
+        return state.withLock { state in
+            defer { state.elements.removeAll() }
+            return Array(state.elements)
+        }
+    }
+
     /// Takes the next element, waiting for one; `nil` once finished and drained.
     func next() async throws -> Element? {
         let id: UInt64 = state.withLock { state in
