@@ -2,6 +2,7 @@ import ClusterExample
 import Foundation
 import Logging
 import RpcNet
+import Synchronization
 
 // The director: a cluster member that finds workers by gossip (WorkerRegistry), hands one to each
 // client with LeastConnections, and holds the assignment while the client's call stays open.
@@ -54,12 +55,24 @@ node.server.register(Methods.assign) { (request: AssignRequest, replies: TypedMe
     while true { try await Task.sleep(for: .seconds(3600)) }
 }
 
+/// The workers last printed, so a change the registry sees without a membership event (a worker
+/// answering the director's first probe, which it must before it is handed out) is printed too.
+let printedPool = Mutex<[String]>([])
+
 /// Prints the pool as the registry sees it.
 func reportPool() {
     let workers = registry.workers
+    printedPool.withLock { $0 = workers.map(\.name).sorted() }
     say("📊 Worker pool status: \(workers.count) workers available")
     for worker in workers {
         say("   - \(worker.tags["label"] ?? worker.name) at \(worker.address) (\(worker.effectiveLoad) connections)")
+    }
+}
+
+let poolWatch = Task {
+    while !Task.isCancelled {
+        try? await Task.sleep(for: .milliseconds(200))
+        if registry.workers.map(\.name).sorted() != printedPool.withLock({ $0 }) { reportPool() }
     }
 }
 
@@ -94,4 +107,5 @@ say("🚀 Director ready - listening on \(node.endpoint.localAddress), announced
 // Until SIGINT or SIGTERM: then the director leaves, drains its calls and stops.
 await orExit { try await node.services(gracePeriod: .seconds(1), logger: logger).run() }
 events.cancel()
+poolWatch.cancel()
 say("👋 Director left the cluster")
