@@ -28,6 +28,16 @@ max_len() {
     esac
 }
 
+# The membership runs ~100-400 inputs a second, too few for libFuzzer's length control to grow
+# scripts past ~100 bytes in a minute; longer scripts at once reached more of SWIM (cov 3,577
+# against 3,496 for a 10-minute run with length control).
+extra_flags() {
+    case $1 in
+        FuzzMembership) echo -len_control=0 ;;
+        *) echo ;;
+    esac
+}
+
 failed=()
 for target in $targets; do
     corpus=.build-fuzz/corpus/$target
@@ -36,7 +46,7 @@ for target in $targets; do
     echo "== $target: ${seconds}s, -max_len=$(max_len "$target")"
     "$binaries/$target" "$corpus" "Fuzz/Corpus/$target" \
         -max_total_time="$seconds" -max_len="$(max_len "$target")" -timeout=10 -malloc_limit_mb=256 \
-        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=".build-fuzz/crashes/$target-" >"$log" 2>&1
+        -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix=".build-fuzz/crashes/$target-" $(extra_flags "$target") >"$log" 2>&1
     status=$?
     grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added|peak_rss_mb)' "$log" |
         sed 's/^/   /'
