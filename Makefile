@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CERTS := certs/ca.pem
 
-.PHONY: setup demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-serf format clean
+.PHONY: setup demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-serf fuzz fuzz-build fuzz-replay fuzz-seeds format clean
 
 setup:
 	@scripts/setup.sh
@@ -52,8 +52,33 @@ bench-grpc:
 bench-serf:
 	Benchmarks/serf-compare.sh
 
+# libFuzzer targets (Fuzz/, a separate package): frame decoder, BinaryCodec, gossip codec and
+# sealer, and a scripted membership. `make fuzz` builds them with -sanitize=fuzzer,address and
+# runs each for FUZZ_SECONDS (default 60); it fails if any target crashes. Scratch corpus, crash
+# inputs and logs go to .build-fuzz/. `make fuzz-replay` replays the committed corpora
+# (Fuzz/Corpus) with a plain build; `make fuzz-seeds` rewrites the seeds there.
+FUZZ_SECONDS ?= 60
+FUZZ_PACKAGE := -c release --package-path Fuzz -Xswiftc -enable-testing
+FUZZ_TARGETS := FuzzFrameDecoder FuzzBinaryCodec FuzzGossipCodec FuzzMembership
+
+fuzz-build: setup
+	$(SWIFT) build $(FUZZ_PACKAGE) --scratch-path .build-fuzz/fuzzer \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) Fuzz/run.sh
+
+fuzz-replay: setup
+	$(SWIFT) build $(FUZZ_PACKAGE) --scratch-path .build-fuzz/replay
+	for target in $(FUZZ_TARGETS); do .build-fuzz/replay/release/$$target Fuzz/Corpus/$$target || exit 1; done
+
+fuzz-seeds: setup
+	$(SWIFT) build $(FUZZ_PACKAGE) --scratch-path .build-fuzz/replay
+	for target in $(FUZZ_TARGETS); do \
+		.build-fuzz/replay/release/$$target --write-seeds Fuzz/Corpus/$$target || exit 1; done
+
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Examples Benchmarks Package.swift
 
 clean:
-	rm -rf .build .build-tests .build-asan .build-tsan
+	rm -rf .build .build-tests .build-asan .build-tsan .build-fuzz

@@ -26,6 +26,9 @@ public struct BinaryCodec: MessageCodec {
         var index = 0
         let value = try BinaryValue.decode(bytes, at: &index)
         guard index == bytes.count else { throw BinaryCodecError.malformed("\(bytes.count - index) trailing bytes") }
-        return try Value(from: BinaryDecoderImpl(value: value, codingPath: []))
+        // Through `decodeValue`, like every nested value: a top-level dictionary was encoded as a
+        // key/value list and must be read as one; `Dictionary.init(from:)` would ask a positional
+        // keyed container for its keys, get none, and return an empty dictionary.
+        return try decodeValue(Value.self, from: value, codingPath: [])
     }
 }

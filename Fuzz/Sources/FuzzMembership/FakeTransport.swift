@@ -1,0 +1,41 @@
+import Synchronization
+import Transports
+
+/// A datagram endpoint with no network behind it: the harness calls ``deliver(_:from:)`` to
+/// hand the membership a datagram, and what the membership sends is only counted.
+final class FakeTransport: DatagramTransport {
+    let localAddress: SocketAddress
+    let maxDatagramSize = 1400
+    private let handler = Mutex<(@Sendable (Datagram) -> Void)?>(nil)
+    private let sentCount = Mutex(0)
+
+    init(localAddress: SocketAddress) {
+        self.localAddress = localAddress
+    }
+
+    /// Datagrams the membership sent so far.
+    var sent: Int { sentCount.withLock { $0 } }
+
+    /// Hands `payload` to the membership as if it arrived from `source`.
+    func deliver(_ payload: [UInt8], from source: SocketAddress) {
+        let handler = handler.withLock { $0 }
+        handler?(Datagram(payload: payload, source: source))
+    }
+
+    func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError) {
+        guard payload.count <= maxDatagramSize else {
+            fatalError("fuzz invariant: membership sent a \(payload.count)-byte datagram, over \(maxDatagramSize)")
+        }
+        sentCount.withLock { $0 += 1 }
+    }
+
+    func receive() async throws -> Datagram? { nil }
+
+    func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?) {
+        self.handler.withLock { $0 = handler }
+    }
+
+    func close() {
+        setReceiveHandler(nil)
+    }
+}
