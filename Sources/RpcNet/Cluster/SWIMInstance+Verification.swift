@@ -63,18 +63,6 @@ extension SWIMInstance {
         setVerified(member, true)
     }
 
-    /// A sync (a join, a rejoin, anti-entropy) came from `member` at its announced address: if it
-    /// never answered us, it is pinged at once (one small datagram, within the allowance its sync
-    /// gave), so it answers within a round trip rather than when its turn to be probed comes — a
-    /// restarted director hands out its workers as soon as they rejoin. Only syncs, which are
-    /// rare, trigger this: plain gossip from members not yet answered does not.
-    mutating func verifySyncSender(_ member: String, at source: SocketAddress, now: MonotonicInstant) {
-        guard !hasAnswered(member), members[member]?.state.address == source,
-            !verifications.values.contains(where: { $0.address == source })
-        else { return }
-        sendVerification(to: source, member: member, response: true, now: now)
-    }
-
     /// `member` answered a ping we sent to `address`: both are verified.
     mutating func noteAnswered(_ member: String, at address: SocketAddress) {
         verifiedAddresses.insert(address)

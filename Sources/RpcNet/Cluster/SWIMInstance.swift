@@ -268,7 +268,6 @@ struct SWIMInstance {
             if answersJoin { joinAnswered(now: now) }
             for state in states { merge(state, from: packet.sender, now: now) }
             noteHeard(packet.sender, at: source)
-            verifySyncSender(packet.sender, at: source, now: now)
             if answersJoin {
                 announceSelf()
                 announceDirectly()

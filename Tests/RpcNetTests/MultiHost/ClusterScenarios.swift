@@ -14,10 +14,14 @@ enum ClusterScenarios {
     /// `3 workers available`) within `limit` of its `Director ready`. Then, if `clientTokens` is
     /// not 0, a client started after the restart gets a worker and streams that many tokens.
     ///
+    /// The limit was 3 s (measured 0.78 s) until an unkeyed director had to see a worker answer
+    /// one of its probes before handing it out (issue 12: fake members are not handed out);
+    /// rejoining workers are verified when their probe turn comes, about 3–4 s.
+    ///
     /// - Returns: the reassembly time in seconds (from `Director ready` to the whole pool), or
     ///   nil if the pool was not whole within 15 s (recorded as an issue).
     static func directorRestart(
-        stopping signal: Int32, limit: Duration = .seconds(3), clientTokens: Int
+        stopping signal: Int32, limit: Duration = .seconds(5), clientTokens: Int
     ) async throws -> Double? {
         try await withNetworkLab(hosts: ["director", "client-1"] + restartWorkers) { lab in
             let cluster = try await LabCluster.start(in: lab, workerHosts: restartWorkers)
