@@ -7,9 +7,9 @@
     ///
     /// On Linux `Synchronization.Mutex` locks with futex system calls, which ThreadSanitizer does
     /// not see, so it reports races between accesses that the mutex orders. `pthread_mutex_lock`
-    /// is intercepted. Every module that uses `Mutex` has this same file (Sources/Transports/Streams,
-    /// Sources/RpcNet/Support, Tests/TransportsTests, Tests/RpcNetTests): a module's own declaration
-    /// shadows both `Synchronization`'s and one seen through `@testable import`.
+    /// is intercepted. Every module that uses `Mutex` compiles this file (Sources/RpcNet/Support,
+    /// Tests/TransportsTests and Tests/RpcNetTests hold symbolic links to it): a module's own
+    /// declaration shadows both `Synchronization`'s and one seen through `@testable import`.
     final class Mutex<Value: ~Copyable>: @unchecked Sendable {
         private let mutex: UnsafeMutablePointer<pthread_mutex_t>
         private let storage: UnsafeMutablePointer<Value>
