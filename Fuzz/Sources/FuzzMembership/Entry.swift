@@ -1,24 +1,9 @@
 import FuzzSupport
 
-/// The entry point. A fuzzer build (`-sanitize=fuzzer -DFUZZING`) runs libFuzzer on
-/// `LLVMFuzzerTestOneInput`, taking libFuzzer's flags; a plain build replays the corpus files
-/// and directories it is given, or writes the seeds with `--write-seeds DIR`.
+/// The entry point: libFuzzer in a fuzzer build, corpus replay in a plain one (`fuzzMain`).
 @main
 enum Main {
     static func main() {
-        #if FUZZING
-            runLibFuzzer(fuzzTestOneInput)
-        #else
-            plainMain(fuzzMembership, seeds: seedsMembership)
-        #endif
+        fuzzMain(fuzzMembership, seeds: seedsMembership)
     }
 }
-
-#if FUZZING
-    /// libFuzzer's per-input callback, exported under its conventional name too.
-    @_cdecl("LLVMFuzzerTestOneInput")
-    public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-        fuzzMembership(fuzzBytes(data, size))
-        return 0
-    }
-#endif
