@@ -2,8 +2,8 @@ import Foundation
 
 // Nested Codable types with synthesized conformances, covering what typed RPC messages use:
 // integers of every width, strings, optionals, arrays, dictionaries with string and integer
-// keys, Data and [UInt8], raw-value enums, enums with associated values (recursive too) and
-// nested structs. All Equatable, for the round-trip check.
+// keys, Data and [UInt8], raw-value enums, enums with associated values (recursive too), nested
+// structs, and field numbers as keys. All Equatable, for the round-trip check.
 
 /// The top-level message.
 struct FuzzMessage: Codable, Equatable {
@@ -28,6 +28,16 @@ struct FuzzMessage: Codable, Equatable {
     var level: FuzzLevel
     var ratio: BitExactDouble
     var fraction: BitExactFloat?
+    var numbered: FuzzNumbered?
+}
+
+/// A struct whose keys travel as field numbers (`Int` coding keys).
+struct FuzzNumbered: Codable, Equatable {
+    var first: Int32
+    var second: String?
+    var third: [FuzzNumbered]
+
+    enum CodingKeys: Int, CodingKey { case first = 1, second, third = 300 }
 }
 
 /// A nested struct with its own optionals and containers.

@@ -5,7 +5,7 @@ import FuzzSupport
 /// Seeds: the streams of docs/PROTOCOL.md §6 fed whole and in small chunks, and frames with
 /// metadata, details and timeouts, under both limit sets.
 func seedsFrameDecoder() -> [Seed] {
-    let documented = documentedHexBlocks(from: "## 6. Examples", to: "## 7.")
+    let documented = try! ProtocolDocument.hexBlocks(from: "## 6. Examples", to: "## 7.")
     var metadata = Metadata()
     metadata.add("authorization", "Bearer x")
     metadata.add("trace", "é1")

@@ -5,7 +5,7 @@ import FuzzSupport
 /// Seeds: the datagrams of docs/PROTOCOL.md §7.7 in every mode, and packets of every message
 /// and update kind, plain and sealed with ``fuzzClusterKey``.
 func seedsGossipCodec() -> [Seed] {
-    let documented = documentedHexBlocks(from: "### 7.7 Example", to: "Sealed, the ping")
+    let documented = try! ProtocolDocument.hexBlocks(from: "### 7.7 Example", to: "Sealed, the ping")
     let v4 = SocketAddress(host: .ipv4(0x0100_007F), port: 7946)
     let v6 = SocketAddress(host: .ipv6(0, 1 << 56), port: 443)
     let states = [

@@ -21,7 +21,9 @@ func seedsMembership() -> [Seed] {
         Seed("refute", [0] + syncFromSeed + accuseSelf + steps + probeSelf),
         Seed("probe", [0] + syncFromSeed + steps + ackProbe + steps + [3, 30]),
     ]
-    for (index, datagram) in documentedHexBlocks(from: "### 7.7 Example", to: "Sealed, the ping").enumerated() {
+    for (index, datagram) in try! ProtocolDocument.hexBlocks(from: "### 7.7 Example", to: "Sealed, the ping")
+        .enumerated()
+    {
         let length = UInt16(datagram.count)
         seeds.append(Seed("doc\(index)", [0, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + datagram + [1] + steps))
     }

@@ -24,33 +24,6 @@ public func writeSeeds(_ seeds: [Seed], to directory: String) {
     print("wrote \(seeds.count) seeds to \(directory)")
 }
 
-/// The hex dumps of the code blocks of docs/PROTOCOL.md between the headings `from` and `to`:
-/// on each line, the leading two-digit uppercase hex words up to the first other word (the
-/// comment), as `GossipWireExampleTests` reads §7.7. Blocks without hex are left out.
-public func documentedHexBlocks(from: String, to: String) -> [[UInt8]] {
-    let document = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("docs/PROTOCOL.md")
-    guard let text = try? String(contentsOf: document, encoding: .utf8),
-        let start = text.range(of: from), let end = text.range(of: to, range: start.upperBound..<text.endIndex)
-    else { fatalError("cannot find \(from) … \(to) in \(document.path)") }
-    var blocks: [[UInt8]] = []
-    var current: [UInt8]?
-    for line in text[start.upperBound..<end.lowerBound].split(separator: "\n", omittingEmptySubsequences: false) {
-        if line.hasPrefix("```") {
-            if let finished = current, !finished.isEmpty { blocks.append(finished) }
-            current = current == nil ? [] : nil
-            continue
-        }
-        guard current != nil else { continue }
-        for word in line.split(separator: " ") {
-            guard word.count == 2, let byte = UInt8(word, radix: 16), word.uppercased() == word else { break }
-            current!.append(byte)
-        }
-    }
-    return blocks
-}
-
 /// The plain build's `main`: `--write-seeds DIR` writes the harness's seeds, anything else is
 /// replayed as corpus files or directories.
 public func plainMain(_ body: ([UInt8]) -> Void, seeds: () -> [Seed]) {

@@ -1,21 +1,20 @@
+import Foundation
+
 struct BinaryDecoderImpl: Decoder {
     let value: BinaryValue
     let codingPath: [any CodingKey]
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        switch value {
-        case .list(let values): KeyedDecodingContainer(KeyedDecoder<Key>(values: values, codingPath: codingPath))
-        case .named(let entries):
-            KeyedDecodingContainer(NamedKeyedDecoder<Key>(entries: entries, codingPath: codingPath))
-        default:
-            throw BinaryCodecError.typeMismatch("expected a keyed container at \(codingPath.map(\.stringValue))")
+        guard case .record(let record) = value else {
+            throw BinaryCodecError.typeMismatch("expected a record, found \(value.kind)", path: describe(codingPath))
         }
+        return KeyedDecodingContainer(KeyedDecoder<Key>(record: record, codingPath: codingPath))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
         guard case .list(let values) = value else {
-            throw BinaryCodecError.typeMismatch("expected a list at \(codingPath.map(\.stringValue))")
+            throw BinaryCodecError.typeMismatch("expected a list, found \(value.kind)", path: describe(codingPath))
         }
         return UnkeyedDecoder(values: values, codingPath: codingPath)
     }
@@ -25,23 +24,46 @@ struct BinaryDecoderImpl: Decoder {
     }
 }
 
-/// Decodes a `T` from one tree value: primitives directly, anything else through `init(from:)`.
-func decodeValue<T: Decodable>(_ type: T.Type, from value: BinaryValue, codingPath: [any CodingKey]) throws -> T {
+/// Decodes a `T` from one tree value: primitives and byte strings directly, anything else
+/// through `init(from:)`. The coding path is built only when needed (for the latter, or an error).
+func decodeValue<T: Decodable>(_ type: T.Type, from value: BinaryValue, codingPath: @autoclosure () -> [any CodingKey])
+    throws -> T
+{
     func mismatch() -> BinaryCodecError {
-        .typeMismatch("cannot read \(T.self) from \(value) at \(codingPath.map(\.stringValue))")
+        .typeMismatch("expected \(T.self), found \(value.kind)", path: describe(codingPath()))
     }
     func integer<I: FixedWidthInteger>(_: I.Type) throws -> I {
+        let result: I?
         switch value {
-        case .int(let number): guard let result = I(exactly: number) else { throw mismatch() }; return result
-        case .uint(let number): guard let result = I(exactly: number) else { throw mismatch() }; return result
+        case .int(let number): result = I(exactly: number)
+        case .uint(let number): result = I(exactly: number)
         default: throw mismatch()
         }
+        guard let result else {
+            throw BinaryCodecError.typeMismatch("\(value) is out of range of \(I.self)", path: describe(codingPath()))
+        }
+        return result
     }
     switch type {
     case is Bool.Type: guard case .bool(let bool) = value else { throw mismatch() }; return bool as! T
     case is String.Type: guard case .string(let string) = value else { throw mismatch() }; return string as! T
-    case is Double.Type: guard case .double(let double) = value else { throw mismatch() }; return double as! T
-    case is Float.Type: guard case .float(let float) = value else { throw mismatch() }; return float as! T
+    case is Double.Type:
+        switch value {
+        case .double(let double): return double as! T
+        case .float(let float): return Double(float) as! T
+        default: throw mismatch()
+        }
+    case is Float.Type:
+        switch value {
+        case .float(let float): return float as! T
+        case .double(let double) where double.isNaN: return Float.nan as! T
+        case .double(let double):
+            guard let float = Float(exactly: double) else {
+                throw BinaryCodecError.typeMismatch("\(double) is not exactly a Float", path: describe(codingPath()))
+            }
+            return float as! T
+        default: throw mismatch()
+        }
     case is Int.Type: return try integer(Int.self) as! T
     case is Int8.Type: return try integer(Int8.self) as! T
     case is Int16.Type: return try integer(Int16.self) as! T
@@ -52,94 +74,32 @@ func decodeValue<T: Decodable>(_ type: T.Type, from value: BinaryValue, codingPa
     case is UInt16.Type: return try integer(UInt16.self) as! T
     case is UInt32.Type: return try integer(UInt32.self) as! T
     case is UInt64.Type: return try integer(UInt64.self) as! T
-    case let dictionary as any BinaryDecodableDictionary.Type:
-        guard case .list(let values) = value else { throw mismatch() }
-        return try dictionary.init(entries: values, codingPath: codingPath) as! T
-    default: return try T(from: BinaryDecoderImpl(value: value, codingPath: codingPath))
+    case is [UInt8].Type: guard case .bytes(let bytes) = value else { throw mismatch() }; return bytes as! T
+    case is Data.Type: guard case .bytes(let bytes) = value else { throw mismatch() }; return Data(bytes) as! T
+    default: return try T(from: BinaryDecoderImpl(value: value, codingPath: codingPath()))
     }
 }
 
-/// A keyed container whose keys are not sent: the next key asked for takes the next value.
+/// A record's fields, found by key: absent optional fields decode as `nil`, absent required
+/// ones fail with ``BinaryCodecError/missingField(_:path:)``, fields the type does not know
+/// are skipped.
 private struct KeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let values: [BinaryValue]
+    let record: BinaryRecord
     let codingPath: [any CodingKey]
-    /// Positional: the next key asked for takes the next value.
-    private var cursor = Cursor()
 
-    init(values: [BinaryValue], codingPath: [any CodingKey]) {
-        self.values = values
-        self.codingPath = codingPath
-    }
+    var allKeys: [Key] { record.fields.compactMap { $0.key.codingKey(Key.self) } }
 
-    var allKeys: [Key] { [] }
+    func contains(_ key: Key) -> Bool { record[FieldKey(key)] != nil }
 
-    func contains(_ key: Key) -> Bool { cursor.index < values.count }
-
-    private func next(_ key: Key) throws -> BinaryValue {
-        guard cursor.index < values.count else {
-            throw BinaryCodecError.typeMismatch(
-                "no value left for key \(key.stringValue) at \(codingPath.map(\.stringValue))")
+    private func value(for key: some CodingKey) throws -> BinaryValue {
+        guard let value = record[FieldKey(key)] else {
+            throw BinaryCodecError.missingField(key.stringValue, path: describe(codingPath))
         }
-        defer { cursor.index += 1 }
-        return values[cursor.index]
+        return value
     }
 
     func decodeNil(forKey key: Key) throws -> Bool {
-        guard cursor.index < values.count, case .null = values[cursor.index] else { return false }
-        cursor.index += 1
-        return true
-    }
-
-    func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try decodeValue(type, from: try next(key), codingPath: codingPath + [key])
-    }
-
-    func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        if try decodeNil(forKey: key) { return nil }
-        return try decode(type, forKey: key)
-    }
-
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
-        -> KeyedDecodingContainer<NestedKey>
-    {
-        try BinaryDecoderImpl(value: try next(key), codingPath: codingPath + [key]).container(keyedBy: type)
-    }
-
-    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
-        try BinaryDecoderImpl(value: try next(key), codingPath: codingPath + [key]).unkeyedContainer()
-    }
-
-    func superDecoder() throws -> any Decoder {
-        guard cursor.index < values.count else { throw BinaryCodecError.typeMismatch("no value left for super") }
-        defer { cursor.index += 1 }
-        return BinaryDecoderImpl(value: values[cursor.index], codingPath: codingPath)
-    }
-
-    func superDecoder(forKey key: Key) throws -> any Decoder {
-        BinaryDecoderImpl(value: try next(key), codingPath: codingPath + [key])
-    }
-}
-
-/// A keyed container that carries its keys' names (an enum's): values are looked up by key.
-private struct NamedKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol {
-    let entries: [BinaryValue.Named]
-    let codingPath: [any CodingKey]
-
-    var allKeys: [Key] { entries.compactMap { Key(stringValue: $0.key) } }
-
-    func contains(_ key: Key) -> Bool { entries.contains { $0.key == key.stringValue } }
-
-    private func value(for key: any CodingKey) throws -> BinaryValue {
-        guard let entry = entries.first(where: { $0.key == key.stringValue }) else {
-            throw BinaryCodecError.typeMismatch(
-                "no value for key \(key.stringValue) at \(codingPath.map(\.stringValue))")
-        }
-        return entry.value
-    }
-
-    func decodeNil(forKey key: Key) throws -> Bool {
-        guard case .null = try value(for: key) else { return false }
-        return true
+        try value(for: key) == .null
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
@@ -147,8 +107,8 @@ private struct NamedKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol
     }
 
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        guard contains(key), try !decodeNil(forKey: key) else { return nil }
-        return try decode(type, forKey: key)
+        guard let value = record[FieldKey(key)], value != .null else { return nil }
+        return try decodeValue(type, from: value, codingPath: codingPath + [key])
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
@@ -162,17 +122,13 @@ private struct NamedKeyedDecoder<Key: CodingKey>: KeyedDecodingContainerProtocol
     }
 
     func superDecoder() throws -> any Decoder {
-        BinaryDecoderImpl(value: try value(for: BinarySuperKey()), codingPath: codingPath)
+        let key = BinarySuperKey()
+        return BinaryDecoderImpl(value: record[FieldKey(key)] ?? .null, codingPath: codingPath + [key])
     }
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
         BinaryDecoderImpl(value: try value(for: key), codingPath: codingPath + [key])
     }
-}
-
-/// A shared read position (keyed containers are structs handed around by value).
-private final class Cursor {
-    var index = 0
 }
 
 private struct UnkeyedDecoder: UnkeyedDecodingContainer {
@@ -187,8 +143,12 @@ private struct UnkeyedDecoder: UnkeyedDecodingContainer {
         self.codingPath = codingPath
     }
 
+    private var elementPath: [any CodingKey] { codingPath + [BinaryIndexKey(currentIndex)] }
+
     private mutating func next() throws -> BinaryValue {
-        guard !isAtEnd else { throw BinaryCodecError.typeMismatch("list ended at \(codingPath.map(\.stringValue))") }
+        guard !isAtEnd else {
+            throw BinaryCodecError.typeMismatch("list ended after \(values.count) values", path: describe(elementPath))
+        }
         defer { currentIndex += 1 }
         return values[currentIndex]
     }
@@ -200,21 +160,23 @@ private struct UnkeyedDecoder: UnkeyedDecodingContainer {
     }
 
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try decodeValue(type, from: try next(), codingPath: codingPath)
+        let index = currentIndex
+        return try decodeValue(type, from: try next(), codingPath: codingPath + [BinaryIndexKey(index)])
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<
         NestedKey
     > {
-        try BinaryDecoderImpl(value: try next(), codingPath: codingPath).container(keyedBy: type)
+        try superDecoder().container(keyedBy: type)
     }
 
     mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
-        try BinaryDecoderImpl(value: try next(), codingPath: codingPath).unkeyedContainer()
+        try superDecoder().unkeyedContainer()
     }
 
     mutating func superDecoder() throws -> any Decoder {
-        BinaryDecoderImpl(value: try next(), codingPath: codingPath)
+        let path = elementPath
+        return BinaryDecoderImpl(value: try next(), codingPath: path)
     }
 }
 
@@ -222,10 +184,7 @@ private struct SingleDecoder: SingleValueDecodingContainer {
     let value: BinaryValue
     let codingPath: [any CodingKey]
 
-    func decodeNil() -> Bool {
-        if case .null = value { return true }
-        return false
-    }
+    func decodeNil() -> Bool { value == .null }
 
     func decode<T: Decodable>(_ type: T.Type) throws -> T {
         try decodeValue(type, from: value, codingPath: codingPath)

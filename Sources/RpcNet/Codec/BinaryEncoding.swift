@@ -1,30 +1,78 @@
-/// Where one encoded value ends up; containers fill theirs in place.
-final class BinarySlot {
-    var value: BinaryValue = .null
-    var children: [BinarySlot]?
-    /// The children's key names, for a container whose keys travel (an enum's).
-    var keys: [String]?
+import Foundation
 
+/// Where one encoded value ends up; containers fill theirs in place and become a value when
+/// their owner finishes encoding (`encodeValue`).
+final class BinarySlot {
+    private var value: BinaryValue = .null
+    private var children: [BinarySlot]?
+    /// The children's keys, for a keyed container.
+    private var keys: [FieldKey]?
+    /// Positions by key, once a keyed container outgrows a linear search.
+    private var positions: [FieldKey: Int]?
+
+    /// Sets a finished value.
+    func set(_ value: BinaryValue) {
+        self.value = value
+    }
+
+    /// The value, folding the container (if any) into it.
     func resolve() -> BinaryValue {
         guard let children else { return value }
         guard let keys else { return .list(children.map { $0.resolve() }) }
-        return .named(zip(keys, children).map { BinaryValue.Named(key: $0, value: $1.resolve()) })
+        var record = BinaryRecord(capacity: children.count)
+        for (key, child) in zip(keys, children) { _ = record.append(key, child.resolve()) }
+        return .record(record)
     }
 
-    func makeList(namingKeys: Bool = false) -> BinarySlot {
+    /// Folds a container into a value, releasing the child slots.
+    func seal() {
+        guard children != nil else { return }
+        value = resolve()
+        children = nil
+        keys = nil
+        positions = nil
+    }
+
+    /// Makes this slot an unkeyed container (if it is not a container yet).
+    func makeList() -> BinarySlot {
         if children == nil { children = [] }
-        if namingKeys, keys == nil { keys = [] }
         return self
     }
 
-    func append(_ value: BinaryValue, key: (any CodingKey)? = nil) {
-        appendSlot(key: key).value = value
+    /// Makes this slot a keyed container (if it is not a container yet).
+    func makeRecord() -> BinarySlot {
+        if children == nil {
+            children = []
+            keys = []
+        }
+        return self
     }
 
-    func appendSlot(key: (any CodingKey)? = nil) -> BinarySlot {
+    var count: Int { children?.count ?? 0 }
+
+    /// A new slot at the end of this list.
+    func appendSlot() -> BinarySlot {
         let child = BinarySlot()
         children!.append(child)
-        keys?.append(key?.stringValue ?? "")
+        return child
+    }
+
+    /// The slot of `key` in this record: a new one, replacing what an earlier write of the same
+    /// key put there (as JSONEncoder does), so a key never repeats on the wire.
+    func slot(for key: some CodingKey) -> BinarySlot {
+        let fieldKey = FieldKey(key)
+        let child = BinarySlot()
+        if let existing = positions?[fieldKey] ?? (positions == nil ? keys!.firstIndex(of: fieldKey) : nil) {
+            children![existing] = child
+            return child
+        }
+        children!.append(child)
+        keys!.append(fieldKey)
+        if positions != nil {
+            positions![fieldKey] = keys!.count - 1
+        } else if keys!.count > 8 {
+            positions = Dictionary(uniqueKeysWithValues: keys!.indices.map { (keys![$0], $0) })
+        }
         return child
     }
 }
@@ -32,12 +80,10 @@ final class BinarySlot {
 private struct BinaryEncoderImpl: Encoder {
     let slot: BinarySlot
     let codingPath: [any CodingKey]
-    /// Whether the value being encoded is an enum, whose keyed container must carry key names.
-    var isEnum = false
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(KeyedEncoder<Key>(list: slot.makeList(namingKeys: isEnum), codingPath: codingPath))
+        KeyedEncodingContainer(KeyedEncoder<Key>(record: slot.makeRecord(), codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -49,95 +95,69 @@ private struct BinaryEncoderImpl: Encoder {
     }
 }
 
-/// Encodes one value into `slot`: primitives directly, anything else through its `encode(to:)`.
-func encodeValue<T: Encodable>(_ value: T, into slot: BinarySlot, codingPath: [any CodingKey]) throws {
+/// Encodes one value into `slot`: primitives and byte strings directly, anything else through
+/// its `encode(to:)`. The coding path is built only for the latter (primitives never need it).
+func encodeValue<T: Encodable>(_ value: T, into slot: BinarySlot, codingPath: @autoclosure () -> [any CodingKey])
+    throws
+{
     switch value {
-    case let value as Bool: slot.value = .bool(value)
-    case let value as String: slot.value = .string(value)
-    case let value as Double: slot.value = .double(value)
-    case let value as Float: slot.value = .float(value)
-    case let value as Int: slot.value = .int(Int64(value))
-    case let value as Int8: slot.value = .int(Int64(value))
-    case let value as Int16: slot.value = .int(Int64(value))
-    case let value as Int32: slot.value = .int(Int64(value))
-    case let value as Int64: slot.value = .int(value)
-    case let value as UInt: slot.value = .uint(UInt64(value))
-    case let value as UInt8: slot.value = .uint(UInt64(value))
-    case let value as UInt16: slot.value = .uint(UInt64(value))
-    case let value as UInt32: slot.value = .uint(UInt64(value))
-    case let value as UInt64: slot.value = .uint(value)
-    case let dictionary as any BinaryEncodableDictionary:
-        try dictionary.encodeEntries(into: slot.makeList(), codingPath: codingPath)
+    case let value as Bool: slot.set(.bool(value))
+    case let value as String: slot.set(.string(value))
+    case let value as Double: slot.set(.double(value))
+    case let value as Float: slot.set(.float(value))
+    case let value as Int: slot.set(.int(Int64(value)))
+    case let value as Int8: slot.set(.int(Int64(value)))
+    case let value as Int16: slot.set(.int(Int64(value)))
+    case let value as Int32: slot.set(.int(Int64(value)))
+    case let value as Int64: slot.set(.int(value))
+    case let value as UInt: slot.set(.uint(UInt64(value)))
+    case let value as UInt8: slot.set(.uint(UInt64(value)))
+    case let value as UInt16: slot.set(.uint(UInt64(value)))
+    case let value as UInt32: slot.set(.uint(UInt64(value)))
+    case let value as UInt64: slot.set(.uint(value))
+    // By type, not by cast: an empty array of any element type casts to `[UInt8]`.
+    case let value as [UInt8] where T.self == [UInt8].self: slot.set(.bytes(value))
+    case let value as Data where T.self == Data.self: slot.set(.bytes(Array(value)))
     default:
-        let isEnum = Mirror(reflecting: value).displayStyle == .enum
-        try value.encode(to: BinaryEncoderImpl(slot: slot, codingPath: codingPath, isEnum: isEnum))
-    }
-    if slot.children != nil {
-        slot.value = slot.resolve()
-        slot.children = nil
-        slot.keys = nil
+        try value.encode(to: BinaryEncoderImpl(slot: slot, codingPath: codingPath()))
+        slot.seal()
     }
 }
 
 private struct KeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
-    let list: BinarySlot
+    let record: BinarySlot
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil(forKey key: Key) throws { list.append(.null, key: key) }
+    mutating func encodeNil(forKey key: Key) throws { record.slot(for: key).set(.null) }
 
     mutating func encode<T: Encodable>(_ value: T, forKey key: Key) throws {
-        try encodeValue(value, into: list.appendSlot(key: key), codingPath: codingPath + [key])
-    }
-
-    // Positional keys: an absent optional still takes its place, as null.
-    mutating func encodeIfPresent<T: Encodable>(_ value: T?, forKey key: Key) throws {
-        guard let value else { return list.append(.null, key: key) }
-        try encode(value, forKey: key)
-    }
-    mutating func encodeIfPresent(_ value: Bool?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: String?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: Double?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: Float?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: Int?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: Int8?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: Int16?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: Int32?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: Int64?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: UInt?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: UInt8?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: UInt16?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: UInt32?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-    mutating func encodeIfPresent(_ value: UInt64?, forKey key: Key) throws { try encodeIfPresentPrimitive(value, key) }
-
-    private mutating func encodeIfPresentPrimitive<T: Encodable>(_ value: T?, _ key: Key) throws {
-        guard let value else { return list.append(.null, key: key) }
-        try encode(value, forKey: key)
+        try encodeValue(value, into: record.slot(for: key), codingPath: codingPath + [key])
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key)
         -> KeyedEncodingContainer<NestedKey>
     {
         KeyedEncodingContainer(
-            KeyedEncoder<NestedKey>(list: list.appendSlot(key: key).makeList(), codingPath: codingPath + [key]))
+            KeyedEncoder<NestedKey>(record: record.slot(for: key).makeRecord(), codingPath: codingPath + [key]))
     }
 
     mutating func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
-        UnkeyedEncoder(list: list.appendSlot(key: key).makeList(), codingPath: codingPath + [key])
+        UnkeyedEncoder(list: record.slot(for: key).makeList(), codingPath: codingPath + [key])
     }
 
     mutating func superEncoder() -> any Encoder {
-        BinaryEncoderImpl(slot: list.appendSlot(key: BinarySuperKey()), codingPath: codingPath)
+        BinaryEncoderImpl(slot: record.slot(for: BinarySuperKey()), codingPath: codingPath + [BinarySuperKey()])
     }
 
     mutating func superEncoder(forKey key: Key) -> any Encoder {
-        BinaryEncoderImpl(slot: list.appendSlot(key: key), codingPath: codingPath + [key])
+        BinaryEncoderImpl(slot: record.slot(for: key), codingPath: codingPath + [key])
     }
 }
 
 /// The key `superEncoder()` and `superDecoder()` use, as `Codable` specifies.
 struct BinarySuperKey: CodingKey {
     var stringValue: String { "super" }
-    var intValue: Int? { 0 }
+    var intValue: Int? { nil }
     init() {}
     init?(stringValue: String) { nil }
     init?(intValue: Int) { nil }
@@ -146,26 +166,31 @@ struct BinarySuperKey: CodingKey {
 private struct UnkeyedEncoder: UnkeyedEncodingContainer {
     let list: BinarySlot
     let codingPath: [any CodingKey]
-    var count: Int { list.children?.count ?? 0 }
+    var count: Int { list.count }
 
-    mutating func encodeNil() throws { list.append(.null) }
+    mutating func encodeNil() throws { list.appendSlot().set(.null) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
-        try encodeValue(value, into: list.appendSlot(), codingPath: codingPath)
+        let position = BinaryIndexKey(count)
+        try encodeValue(value, into: list.appendSlot(), codingPath: codingPath + [position])
     }
 
     mutating func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type) -> KeyedEncodingContainer<
         NestedKey
     > {
-        KeyedEncodingContainer(KeyedEncoder<NestedKey>(list: list.appendSlot().makeList(), codingPath: codingPath))
+        let position = BinaryIndexKey(count)
+        return KeyedEncodingContainer(
+            KeyedEncoder<NestedKey>(record: list.appendSlot().makeRecord(), codingPath: codingPath + [position]))
     }
 
     mutating func nestedUnkeyedContainer() -> any UnkeyedEncodingContainer {
-        UnkeyedEncoder(list: list.appendSlot().makeList(), codingPath: codingPath)
+        let position = BinaryIndexKey(count)
+        return UnkeyedEncoder(list: list.appendSlot().makeList(), codingPath: codingPath + [position])
     }
 
     mutating func superEncoder() -> any Encoder {
-        BinaryEncoderImpl(slot: list.appendSlot(), codingPath: codingPath)
+        let position = BinaryIndexKey(count)
+        return BinaryEncoderImpl(slot: list.appendSlot(), codingPath: codingPath + [position])
     }
 }
 
@@ -173,7 +198,7 @@ private struct SingleEncoder: SingleValueEncodingContainer {
     let slot: BinarySlot
     let codingPath: [any CodingKey]
 
-    mutating func encodeNil() throws { slot.value = .null }
+    mutating func encodeNil() throws { slot.set(.null) }
 
     mutating func encode<T: Encodable>(_ value: T) throws {
         try encodeValue(value, into: slot, codingPath: codingPath)

@@ -8,29 +8,9 @@ import Transports
 /// the document itself, so the example cannot drift from the codec.
 @Suite("Gossip wire examples in PROTOCOL.md")
 struct GossipWireExampleTests {
-    /// The hex of each code block in §7.7, in order: on every line, the leading two-digit
-    /// uppercase hex words, up to the first word of the comment.
+    /// The hex of each code block in §7.7, in order.
     private static func documentedDatagrams() throws -> [[UInt8]] {
-        let protocolFile = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("docs/PROTOCOL.md")
-        let text = try String(contentsOf: protocolFile, encoding: .utf8)
-        let section = try #require(text.components(separatedBy: "### 7.7 Example").dropFirst().first)
-        var datagrams: [[UInt8]] = []
-        var current: [UInt8]?
-        for line in section.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("```") {
-                if let finished = current { datagrams.append(finished) }
-                current = current == nil ? [] : nil
-                continue
-            }
-            guard current != nil else { continue }
-            for word in line.split(separator: " ") {
-                guard word.count == 2, let byte = UInt8(word, radix: 16), word.uppercased() == word else { break }
-                current!.append(byte)
-            }
-        }
-        return datagrams
+        try ProtocolDocument.hexBlocks(from: "### 7.7 Example", to: "## 8.")
     }
 
     @Test("the ping and the ack of §7.7 are what GossipCodec writes and reads")

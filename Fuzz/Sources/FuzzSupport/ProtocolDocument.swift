@@ -1,0 +1,1 @@
+../../../Tests/RpcNetTests/ProtocolDocument.swift
