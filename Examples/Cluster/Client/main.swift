@@ -42,7 +42,7 @@ func assignment(avoiding avoid: [String]) async throws -> (Assignment, Task<Void
     let hold = Task {
         do {
             try await director.serverStreaming(
-                Methods.assign, AssignRequest(avoid: avoid, filter: filter), of: Assignment.self
+                Methods.assign, AssignRequest(avoid: avoid, filter: filter)
             ) {
                 replies in
                 for try await assignment in replies { continuation.yield(assignment) }
@@ -76,7 +76,7 @@ func streamTokens(from assigned: Assignment, after: UInt64) async throws {
     say("✅ direct connection established to worker")
     say("📤 creating request stream")
     try await worker.serverStreaming(
-        Methods.generate, GenerateRequest(prompt: "hello", after: after, through: tokenLimit), of: Token.self
+        Methods.generate, GenerateRequest(prompt: "hello", after: after, through: tokenLimit)
     ) { tokens in
         say("🌊 stream opened successfully, starting to consume responses")
         for try await token in tokens {

@@ -1,12 +1,14 @@
+public import RpcNet
+
 /// What the director, the workers and the client say to each other (compact binary codec).
 
-/// Method names.
+/// The methods.
 public enum Methods {
     /// Director: assigns a worker and holds the assignment while the call stays open, so the
     /// director's LeastConnections counts the clients each worker serves.
-    public static let assign = "Director.assign"
+    public static let assign = RPCMethod<AssignRequest, Assignment, NoServiceError>("Director.assign")
     /// Worker: streams tokens after a sequence number.
-    public static let generate = "Worker.generate"
+    public static let generate = RPCMethod<GenerateRequest, Token, NoServiceError>("Worker.generate")
 }
 
 /// A client's request for a worker.

@@ -109,4 +109,10 @@ public struct MessageWriter: Sendable {
         }
         try await stream.write(.message(message))
     }
+
+    /// Ends a client's request side (FIN) before its call's body returns, so the server sees the
+    /// end of the requests while responses still flow.
+    func finish() async throws {
+        try await stream.finish()
+    }
 }

@@ -11,7 +11,7 @@ public import Transports
 /// ``RPCStatus/Code-swift.struct/deadlineExceeded`` when the call's time runs out, and
 /// ``RPCStatus/Code-swift.struct/cancelled`` when the calling task is cancelled (the server's
 /// handler is cancelled too).
-public final class RPCClient: Sendable {
+public final class RPCClient: RPCCaller {
     /// Settings of a client.
     public struct Configuration: Sendable {
         /// Wire limits, checked before allocating.

@@ -1,108 +1,101 @@
-extension RPCClient {
-    // Each call comes in two forms: with `throwing:`, a ``ServiceError`` of that type from the
-    // server is thrown as that type; without it, every failure is an ``RPCStatus``.
+extension RPCCaller {
+    // Typed calls: the same four kinds and argument order as the byte-level calls, with an
+    // ``RPCMethod`` in place of the name. A ``ServiceError`` of the method's `Failure` type from
+    // the server is thrown as that type; every other failure is an ``RPCStatus``.
 
     /// Calls a typed unary method.
-    public func unary<Request: Encodable, Response: Decodable, Failure: ServiceError>(
-        _ method: String, _ request: Request, returning: Response.Type, throwing: Failure.Type,
-        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions()
+    public func unary<Request, Response, Failure>(
+        _ method: RPCMethod<Request, Response, Failure>, _ request: Request, options: CallOptions = CallOptions()
     ) async throws -> Response {
-        let bytes = try codec.encode(request)
+        let bytes = try method.codec.encode(request)
         let reply = try await rethrowingServiceError(Failure.self) {
-            try await self.unary(method, bytes, options: options)
+            try await self.unary(method.name, bytes, options: method.adjusting(options))
         }
-        return try decodeMessage(Response.self, from: reply, codec: codec, failingWith: .internal)
-    }
-
-    /// Calls a typed unary method whose service defines no error type.
-    public func unary<Request: Encodable, Response: Decodable>(
-        _ method: String, _ request: Request, returning: Response.Type,
-        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions()
-    ) async throws -> Response {
-        try await unary(
-            method, request, returning: Response.self, throwing: NoServiceError.self, codec: codec, options: options)
+        return try decodeMessage(Response.self, from: reply, codec: method.codec, failingWith: .internal)
     }
 
     /// Calls a typed server-streaming method; `body` consumes the responses. Returning before the
     /// last one cancels the rest of the call.
-    public func serverStreaming<
-        Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError, Result: Sendable
-    >(
-        _ method: String, _ request: Request, of: Response.Type, throwing: Failure.Type,
-        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+    public func serverStreaming<Request, Response, Failure, Result: Sendable>(
+        _ method: RPCMethod<Request, Response, Failure>, _ request: Request, options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageStream<Response>) async throws -> Result
     ) async throws -> Result {
-        let bytes = try codec.encode(request)
+        let bytes = try method.codec.encode(request)
         return try await rethrowingServiceError(Failure.self) {
-            try await self.serverStreaming(method, bytes, options: options) { responses in
-                try await body(TypedMessageStream(responses: responses, codec: codec))
+            try await self.serverStreaming(method.name, bytes, options: method.adjusting(options)) { responses in
+                try await body(TypedMessageStream(responses: responses, codec: method.codec))
             }
         }
     }
 
-    /// Calls a typed server-streaming method whose service defines no error type.
-    public func serverStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable, Result: Sendable>(
-        _ method: String, _ request: Request, of: Response.Type,
-        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
-        _ body: @escaping @Sendable (TypedMessageStream<Response>) async throws -> Result
-    ) async throws -> Result {
-        try await serverStreaming(
-            method, request, of: Response.self, throwing: NoServiceError.self, codec: codec, options: options, body)
+    /// Calls a typed server-streaming method and returns its responses as a sequence to iterate
+    /// later: the call starts at the first `next()`, runs with backpressure, and is cancelled
+    /// when the iteration is abandoned.
+    public func serverStreaming<Request, Response, Failure>(
+        _ method: RPCMethod<Request, Response, Failure>, _ request: Request, options: CallOptions = CallOptions()
+    ) -> ResponseSequence<Response> {
+        ResponseSequence { deliver in
+            try await self.serverStreaming(method, request, options: options) { responses in
+                for try await response in responses { await deliver(response) }
+            }
+        }
     }
 
     /// Calls a typed client-streaming method: `body` sends the requests, then the one response
     /// is returned.
-    public func clientStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError>(
-        _ method: String, sending: Request.Type, returning: Response.Type,
-        throwing: Failure.Type, codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+    public func clientStreaming<Request, Response, Failure>(
+        _ method: RPCMethod<Request, Response, Failure>, options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageWriter<Request>) async throws -> Void
     ) async throws -> Response {
         let reply = try await rethrowingServiceError(Failure.self) {
-            try await self.clientStreaming(method, options: options) { requests in
-                try await body(TypedMessageWriter(writer: requests, codec: codec))
+            try await self.clientStreaming(method.name, options: method.adjusting(options)) { requests in
+                try await body(TypedMessageWriter(writer: requests, codec: method.codec))
             }
         }
-        return try decodeMessage(Response.self, from: reply, codec: codec, failingWith: .internal)
+        return try decodeMessage(Response.self, from: reply, codec: method.codec, failingWith: .internal)
     }
 
-    /// Calls a typed client-streaming method whose service defines no error type.
-    public func clientStreaming<Request: Encodable & Sendable, Response: Decodable & Sendable>(
-        _ method: String, sending: Request.Type, returning: Response.Type,
-        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
-        _ body: @escaping @Sendable (TypedMessageWriter<Request>) async throws -> Void
-    ) async throws -> Response {
-        try await clientStreaming(
-            method, sending: Request.self, returning: Response.self, throwing: NoServiceError.self, codec: codec,
-            options: options, body)
+    /// Calls a typed client-streaming method with the elements of `requests` as its requests.
+    public func clientStreaming<Request, Response, Failure, Requests: AsyncSequence & Sendable>(
+        _ method: RPCMethod<Request, Response, Failure>, requests: Requests, options: CallOptions = CallOptions()
+    ) async throws -> Response where Requests.Element == Request {
+        try await clientStreaming(method, options: options) { writer in
+            for try await request in requests { try await writer.send(request) }
+        }
     }
 
     /// Calls a typed bidirectional-streaming method: `body` sends requests and reads responses
     /// concurrently as it likes; the request side is finished when `body` returns.
-    public func bidirectional<
-        Request: Encodable & Sendable, Response: Decodable & Sendable, Failure: ServiceError, Result: Sendable
-    >(
-        _ method: String, sending: Request.Type, receiving: Response.Type,
-        throwing: Failure.Type, codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
+    public func bidirectional<Request, Response, Failure, Result: Sendable>(
+        _ method: RPCMethod<Request, Response, Failure>, options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (TypedMessageWriter<Request>, TypedMessageStream<Response>) async throws -> Result
     ) async throws -> Result {
         try await rethrowingServiceError(Failure.self) {
-            try await self.bidirectional(method, options: options) { requests, responses in
+            try await self.bidirectional(method.name, options: method.adjusting(options)) { requests, responses in
                 try await body(
-                    TypedMessageWriter(writer: requests, codec: codec),
-                    TypedMessageStream(responses: responses, codec: codec))
+                    TypedMessageWriter(writer: requests, codec: method.codec),
+                    TypedMessageStream(responses: responses, codec: method.codec))
             }
         }
     }
 
-    /// Calls a typed bidirectional-streaming method whose service defines no error type.
-    public func bidirectional<Request: Encodable & Sendable, Response: Decodable & Sendable, Result: Sendable>(
-        _ method: String, sending: Request.Type, receiving: Response.Type,
-        codec: any MessageCodec = BinaryCodec(), options: CallOptions = CallOptions(),
-        _ body: @escaping @Sendable (TypedMessageWriter<Request>, TypedMessageStream<Response>) async throws -> Result
-    ) async throws -> Result {
-        try await bidirectional(
-            method, sending: Request.self, receiving: Response.self, throwing: NoServiceError.self, codec: codec,
-            options: options, body)
+    /// Calls a typed bidirectional-streaming method that sends the elements of `requests` while
+    /// the returned sequence yields the responses (the call starts at its first `next()`).
+    public func bidirectional<Request, Response, Failure, Requests: AsyncSequence & Sendable>(
+        _ method: RPCMethod<Request, Response, Failure>, requests: Requests, options: CallOptions = CallOptions()
+    ) -> ResponseSequence<Response> where Requests.Element == Request {
+        ResponseSequence { deliver in
+            try await self.bidirectional(method, options: options) { writer, responses in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await request in requests { try await writer.send(request) }
+                        try await writer.finish()
+                    }
+                    for try await response in responses { await deliver(response) }
+                    try await group.waitForAll()
+                }
+            }
+        }
     }
 
     /// Runs a call, turning a status whose details decode as `Failure` into that error.
@@ -118,11 +111,12 @@ extension RPCClient {
     }
 }
 
-/// The error type of calls whose caller names none: it has no values, so no status becomes one.
-enum NoServiceError: ServiceError {
-    init(from decoder: any Decoder) throws {
+/// The error type of methods whose service defines none: it has no values, so no status ever
+/// becomes one, and every failure stays an ``RPCStatus``.
+public enum NoServiceError: ServiceError {
+    public init(from decoder: any Decoder) throws {
         throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "no service error type"))
     }
 
-    func encode(to encoder: any Encoder) throws {}
+    public func encode(to encoder: any Encoder) throws {}
 }

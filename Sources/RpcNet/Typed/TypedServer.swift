@@ -1,12 +1,17 @@
 extension RPCServer {
-    /// Registers a typed unary method; requests and responses use `codec` (compact binary by
-    /// default). A ``ServiceError`` the handler throws reaches the caller as that type.
-    public func register<Request: Decodable, Response: Encodable>(
-        _ method: String, codec: any MessageCodec = BinaryCodec(),
+    // Typed handlers: the same four kinds as the byte-level ones, with an ``RPCMethod`` in place
+    // of the name; its codec decodes requests and encodes responses. A ``ServiceError`` the
+    // handler throws reaches the caller as that type; a request that does not decode fails the
+    // call with `invalidArgument`.
+
+    /// Registers a typed unary method.
+    public func register<Request, Response, Failure>(
+        _ method: RPCMethod<Request, Response, Failure>,
         unary handler: @escaping @Sendable (Request, ServerContext) async throws -> Response
     ) {
-        register(
-            method,
+        let codec = method.codec
+        return register(
+            method.name,
             unary: { bytes, context in
                 try await typedCall {
                     let request = try decodeMessage(
@@ -17,13 +22,14 @@ extension RPCServer {
     }
 
     /// Registers a typed server-streaming method: one request in, a stream of responses out.
-    public func register<Request: Decodable, Response: Encodable>(
-        _ method: String, codec: any MessageCodec = BinaryCodec(),
+    public func register<Request, Response, Failure>(
+        _ method: RPCMethod<Request, Response, Failure>,
         serverStreaming handler:
             @escaping @Sendable (Request, TypedMessageWriter<Response>, ServerContext) async throws -> Void
     ) {
-        register(
-            method,
+        let codec = method.codec
+        return register(
+            method.name,
             serverStreaming: { bytes, responses, context in
                 try await typedCall {
                     let request = try decodeMessage(
@@ -34,13 +40,14 @@ extension RPCServer {
     }
 
     /// Registers a typed client-streaming method: a stream of requests in, one response out.
-    public func register<Request: Decodable, Response: Encodable>(
-        _ method: String, codec: any MessageCodec = BinaryCodec(),
+    public func register<Request, Response, Failure>(
+        _ method: RPCMethod<Request, Response, Failure>,
         clientStreaming handler:
             @escaping @Sendable (TypedMessageStream<Request>, ServerContext) async throws -> Response
     ) {
-        register(
-            method,
+        let codec = method.codec
+        return register(
+            method.name,
             clientStreaming: { requests, context in
                 try await typedCall {
                     try codec.encode(try await handler(TypedMessageStream(requests: requests, codec: codec), context))
@@ -49,14 +56,15 @@ extension RPCServer {
     }
 
     /// Registers a typed bidirectional-streaming method.
-    public func register<Request: Decodable, Response: Encodable>(
-        _ method: String, codec: any MessageCodec = BinaryCodec(),
+    public func register<Request, Response, Failure>(
+        _ method: RPCMethod<Request, Response, Failure>,
         bidirectional handler:
             @escaping @Sendable (TypedMessageStream<Request>, TypedMessageWriter<Response>, ServerContext) async throws
             -> Void
     ) {
-        register(
-            method,
+        let codec = method.codec
+        return register(
+            method.name,
             bidirectional: { requests, responses, context in
                 try await typedCall {
                     try await handler(

@@ -7,6 +7,11 @@ public struct TypedMessageWriter<Message: Encodable>: Sendable {
     public func send(_ message: Message) async throws {
         try await writer.send(try codec.encode(message))
     }
+
+    /// Ends a client's request side early (see ``MessageWriter``).
+    func finish() async throws {
+        try await writer.finish()
+    }
 }
 
 /// The typed messages a peer sends on a call: a ``MessageStream`` whose messages are decoded with
