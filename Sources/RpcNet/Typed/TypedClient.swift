@@ -97,18 +97,6 @@ extension RPCCaller {
             }
         }
     }
-
-    /// Runs a call, turning a status whose details decode as `Failure` into that error.
-    private func rethrowingServiceError<Result, Failure: ServiceError>(
-        _ type: Failure.Type, _ body: () async throws -> Result
-    ) async throws -> Result {
-        do {
-            return try await body()
-        } catch let status as RPCStatus where !status.details.isEmpty && Failure.self != NoServiceError.self {
-            if let failure = try? JSONCodec().decode(Failure.self, from: status.details) { throw failure }
-            throw status
-        }
-    }
 }
 
 /// The error type of methods whose service defines none: it has no values, so no status ever
@@ -119,4 +107,16 @@ public enum NoServiceError: ServiceError {
     }
 
     public func encode(to encoder: any Encoder) throws {}
+}
+
+/// Runs a call, turning a status whose details decode as `Failure` into that error.
+func rethrowingServiceError<Result, Failure: ServiceError>(
+    _ type: Failure.Type, _ body: () async throws -> Result
+) async throws -> Result {
+    do {
+        return try await body()
+    } catch let status as RPCStatus where !status.details.isEmpty && Failure.self != NoServiceError.self {
+        if let failure = try? JSONCodec().decode(Failure.self, from: status.details) { throw failure }
+        throw status
+    }
 }

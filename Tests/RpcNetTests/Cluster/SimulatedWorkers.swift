@@ -10,7 +10,8 @@ import Transports
 /// - `Work.who` (unary): the worker's name; fails `unavailable` while the worker is set to fail;
 /// - `Tokens.stream` (server streaming): request "n/last", answers "name:k" for k = n+1 … last,
 ///   one every 10 ms; fails `unavailable` while the worker is set to fail;
-/// - `Work.hold` (server streaming): sends the worker's name, then waits for ``openGate()``.
+/// - `Work.hold` (server streaming): sends the worker's name, then waits for ``openGate()``;
+/// - the typed ``Generator`` service.
 ///
 /// The director is a plain member with a ``WorkerRegistry`` and a ``ClusterClient``.
 final class SimulatedWorkers: @unchecked Sendable {
@@ -108,6 +109,8 @@ final class SimulatedWorkers: @unchecked Sendable {
 
     private func register(on server: RPCServer, as name: String) {
         let clock = cluster.clock
+        SimulatedGenerator(name: name, clock: clock) { [weak self] in self?.isFailing(name) ?? true }
+            .register(on: server)
         server.register(
             "Work.who",
             unary: { [weak self] _, _ in

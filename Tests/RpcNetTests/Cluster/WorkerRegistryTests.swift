@@ -85,7 +85,7 @@ struct ClusterClientTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<100 {
                     group.addTask {
-                        _ = try await workers.client.serverStreaming("Work.hold", []) { _, responses in
+                        _ = try await workers.client.serverStreaming("Work.hold", []) { responses in
                             for try await _ in responses { started.withLock { $0 += 1 } }
                         }
                     }
@@ -112,7 +112,7 @@ struct ClusterClientTests {
             var failures = 0
             for _ in 0..<1_000 {
                 do {
-                    _ = try await workers.client.unary("Work.who", [])
+                    _ = try await workers.client.unary("Work.who", [], options: CallOptions())
                 } catch ClusterClientError.exhausted(let attempts) {
                     if attempts.count == 1, attempts[0].status.code == .unavailable { failures += 1 }
                 }
@@ -130,11 +130,11 @@ struct ClusterClientTests {
         workers.setFailing("w1", true)
         try await workers.run {
             // Round-robin sends the first call to w1, which answers unavailable.
-            let answer = try await workers.client.unary("Work.who", [], idempotent: true)
+            let answer = try await workers.client.unary("Work.who", [], options: CallOptions(idempotent: true))
             #expect(String(decoding: answer, as: UTF8.self) == "w2")
             // The turn is back on w1: without idempotent, its failure reaches the caller as is.
             await #expect(throws: RPCStatus(code: .unavailable, message: "w1 is failing")) {
-                _ = try await workers.client.unary("Work.who", [])
+                _ = try await workers.client.unary("Work.who", [], options: CallOptions())
             }
             #expect(workers.registry.totalLoad == 0)
         }
@@ -215,12 +215,12 @@ struct ClusterClientTests {
     func idleEviction() async throws {
         let workers = try SimulatedWorkers(workers: 2, strategy: .roundRobin) { $0.idleTimeout = .seconds(5) }
         try await workers.run {
-            for _ in 0..<10 { _ = try await workers.client.unary("Work.who", []) }
+            for _ in 0..<10 { _ = try await workers.client.unary("Work.who", [], options: CallOptions()) }
             #expect(workers.client.pooledConnections == 2)
             try await workers.cluster.clock.sleep(for: .seconds(12))
             #expect(workers.client.pooledConnections == 0)
             // A later call dials again.
-            _ = try await workers.client.unary("Work.who", [])
+            _ = try await workers.client.unary("Work.who", [], options: CallOptions())
             #expect(workers.client.pooledConnections == 1)
         }
     }

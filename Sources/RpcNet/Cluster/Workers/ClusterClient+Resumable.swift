@@ -39,7 +39,7 @@ extension ClusterClient {
     /// ``ClusterClientError/closed`` once the client is closed.
     public func resumableStream<Position: Sendable>(
         _ method: String, from start: Position, matching filter: [String: String] = [:],
-        options: CallOptions = CallOptions(), request: @escaping @Sendable (Position) -> [UInt8],
+        options: CallOptions = CallOptions(), request: @escaping @Sendable (Position) throws -> [UInt8],
         onSwitch: @escaping @Sendable (_ to: Worker, _ from: Worker?, _ reason: Failover?) -> Void = { _, _, _ in },
         handle: @escaping @Sendable ([UInt8]) async throws -> Position
     ) async throws -> Position {
@@ -65,7 +65,8 @@ extension ClusterClient {
             do {
                 let client = try await pool.checkOut(worker, within: legOptions.timeout)
                 defer { pool.checkIn(worker.name, client) }
-                try await client.serverStreaming(method, request(progress.position), options: legOptions) { responses in
+                try await client.serverStreaming(method, try request(progress.position), options: legOptions) {
+                    responses in
                     let responses = ResponseIterator(responses.makeAsyncIterator())
                     while let message = try await self.next(from: responses, noting: progress) {
                         progress.acknowledge(try await handle(message))
@@ -103,6 +104,26 @@ extension ClusterClient {
                 }
                 try await clock.sleep(for: min(.milliseconds(100) * (1 << (fruitless.count - 1)), .seconds(1)))
             }
+        }
+    }
+
+    /// ``resumableStream(_:from:matching:options:request:onSwitch:handle:)`` for a typed
+    /// server-streaming method: `request` builds the typed request that resumes after a
+    /// position, `handle` takes each typed response. The method's service error comes back typed.
+    public func resumableStream<Request, Response, Failure, Position: Sendable>(
+        _ method: RPCMethod<Request, Response, Failure>, from start: Position, matching filter: [String: String] = [:],
+        options: CallOptions = CallOptions(), request: @escaping @Sendable (Position) -> Request,
+        onSwitch: @escaping @Sendable (_ to: Worker, _ from: Worker?, _ reason: Failover?) -> Void = { _, _, _ in },
+        handle: @escaping @Sendable (Response) async throws -> Position
+    ) async throws -> Position {
+        try await rethrowingServiceError(Failure.self) {
+            try await resumableStream(
+                method.name, from: start, matching: filter, options: options,
+                request: { try method.codec.encode(request($0)) }, onSwitch: onSwitch,
+                handle: { bytes in
+                    try await handle(
+                        try decodeMessage(Response.self, from: bytes, codec: method.codec, failingWith: .internal))
+                })
         }
     }
 

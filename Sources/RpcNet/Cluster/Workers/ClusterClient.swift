@@ -5,11 +5,17 @@ public import Transports
 /// Calls workers chosen by a ``WorkerRegistry``, over pooled connections, failing over to
 /// another worker when one is unavailable.
 ///
+/// It is an ``RPCCaller``, so a client `@RPCService` generates runs over it as over one server:
+/// `InferenceClient(cluster)` calls any worker, `InferenceClient(cluster.workers(matching:
+/// ["gpu": "true"]))` those with the tag; ``callEachWorker(matching:options:_:)`` calls every
+/// matching worker at once.
+///
 /// - A call's worker is leased from the registry for exactly as long as the call runs, so
 ///   `LeastConnections` sees the real load.
 /// - A worker that cannot be reached (dial failed or timed out) is skipped and the call goes to
 ///   another, whatever the call: its request never left. A call that fails `unavailable` after
-///   its request was sent is retried elsewhere only when marked idempotent. Retries stay within
+///   its request was sent is retried elsewhere only when idempotent (``CallOptions/isIdempotent``,
+///   ``RPCMethod/isIdempotent``). Retries stay within
 ///   the call's deadline and ``Configuration/maxAttempts``.
 /// - ``resumableStream(_:from:matching:options:request:onSwitch:handle:)`` restarts a stream
 ///   that lost its worker on another one, from the last position the application acknowledged.
@@ -69,31 +75,6 @@ public final class ClusterClient: Sendable {
 
     deinit {
         pool.close()
-    }
-
-    /// Calls a unary method on a worker whose tags include `filter`.
-    ///
-    /// - Parameter idempotent: whether running the call twice is harmless, so that one whose
-    ///   worker became unavailable mid-call may be retried on another.
-    public func unary(
-        _ method: String, _ request: [UInt8], matching filter: [String: String] = [:], idempotent: Bool = false,
-        options: CallOptions = CallOptions()
-    ) async throws -> [UInt8] {
-        try await withWorker(matching: filter, idempotent: idempotent, options: options) { client, _, options in
-            try await client.unary(method, request, options: options)
-        }
-    }
-
-    /// Calls a server-streaming method on a worker whose tags include `filter`; `body` consumes
-    /// the responses. Only a worker that cannot be reached is replaced: once responses flow,
-    /// a failure ends the call (see ``resumableStream(_:from:matching:options:request:onSwitch:handle:)``).
-    public func serverStreaming<Result: Sendable>(
-        _ method: String, _ request: [UInt8], matching filter: [String: String] = [:],
-        options: CallOptions = CallOptions(), _ body: @escaping @Sendable (Worker, MessageStream) async throws -> Result
-    ) async throws -> Result {
-        try await withWorker(matching: filter, idempotent: false, options: options) { client, worker, options in
-            try await client.serverStreaming(method, request, options: options) { try await body(worker, $0) }
-        }
     }
 
     /// Runs `call` on a leased worker's pooled connection, moving to another worker as the

@@ -83,6 +83,19 @@ public final class WorkerRegistry: Sendable {
         return WorkerLease(worker: worker, registry: self)
     }
 
+    /// Leases every worker whose tags include `filter` at once, each counted in its load, for a
+    /// call to all of them.
+    func leaseEach(matching filter: [String: String]) -> [WorkerLease] {
+        let members = candidates(matching: filter, excluding: [])
+        let workers = state.withLock { state in
+            members.map { member -> Worker in
+                state.load[member.name, default: 0] += 1
+                return Worker(member: member, load: state.load[member.name]!)
+            }
+        }
+        return workers.map { WorkerLease(worker: $0, registry: self) }
+    }
+
     /// A lease on `name` ended.
     func released(_ name: String) {
         state.withLock { state in
