@@ -56,13 +56,14 @@ func register<Message: SwiftProtobuf.Message & Equatable>(
 
 /// Registers "message/codec/encode", "…/decode" (of the bytes `encode` gives) and
 /// "…/roundtrip", each timing `scaling` operations per iteration and counting their mallocs.
+/// Times are reported in nanoseconds whatever their size, so that small figures keep their digits.
 func register(
     _ message: String, codec: String, scaling: BenchmarkScalingFactor,
     encode: @escaping () throws -> [UInt8], decode: @escaping ([UInt8]) throws -> Void
 ) throws {
     let bytes = try encode()
     let configuration = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: scaling,
+        metrics: [.wallClock, .throughput, .mallocCountTotal], timeUnits: .nanoseconds, scalingFactor: scaling,
         maxDuration: .seconds(2), maxIterations: 100_000)
     let name = "\(message)/\(codec)/"
     Benchmark(name + "encode", configuration: configuration) { benchmark in
