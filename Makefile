@@ -6,7 +6,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CERTS := certs/ca.pem
 
-.PHONY: setup demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-serf fuzz fuzz-build fuzz-replay fuzz-seeds format clean
+.PHONY: setup demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-codec bench-serf fuzz fuzz-build fuzz-replay fuzz-seeds format clean
 
 setup:
 	@scripts/setup.sh
@@ -47,6 +47,15 @@ bench: setup
 bench-grpc:
 	certs/generate.sh
 	cd Benchmarks/GRPCComparison && $(SWIFT) build -c release && .build/release/grpc-bench --certs ../../certs
+
+# BinaryCodec, JSONCodec and swift-protobuf on the same messages (a separate package in
+# Benchmarks/CodecComparison; not part of `make test`): the encoded sizes, then encode, decode and
+# round-trip times and mallocs per operation, measured by ordo-one/benchmark. It links RpcNet, so
+# it installs the system libraries first (not the Python venv, which only the tests use).
+bench-codec:
+	RPCNET_SKIP_VENV=1 scripts/setup.sh
+	cd Benchmarks/CodecComparison && $(SWIFT) build -c release --product codec-sizes && .build/release/codec-sizes
+	cd Benchmarks/CodecComparison && $(SWIFT) package benchmark --no-progress
 
 # HashiCorp Serf's membership measured like rpcnet-bench's cluster-processes section (installs serf).
 bench-serf:
