@@ -91,56 +91,58 @@ extension EchoDemo {
     }
 }
 
-/// The demo's service: `Echo.say` answers with the request; `Echo.count` streams back "0"…"n-1".
+/// The demo's server: ``EchoService`` registered through the code `@RPCService` generated.
 func makeEchoServer(_ configuration: RPCConfiguration, announce: Bool) throws -> RPCServer {
     let server = try RPCServer(configuration)
-    server.register(
-        "Echo.say",
-        unary: { request, context in
-            if announce {
-                print("server: Echo.say from \(context.remoteAddress): \"\(String(decoding: request, as: UTF8.self))\"")
-            }
-            return request
-        })
-    server.register(
-        "Echo.count",
-        serverStreaming: { request, responses, context in
-            let count = Int(String(decoding: request, as: UTF8.self)) ?? 0
-            if announce { print("server: Echo.count(\(count)) from \(context.remoteAddress), streaming") }
-            for index in 0..<count { try await responses.send(Array("\(index)".utf8)) }
-        })
+    EchoService(announce: announce).register(on: server)
     return server
 }
 
-/// Connects, then calls the echo service: `messages` unary calls, each printed with its round
-/// trip, then one server-streaming call.
+/// Connects, then calls each method of the echo service through the generated `EchoClient`:
+/// `messages` unary calls, each printed with its round trip, then one call of each streaming kind.
 func runClient(to address: String, configuration: RPCConfiguration, reactor: Reactor, messages: Int) async throws {
     let clock = MonotonicClock()
     let connecting = clock.now
     let rpc = try await RPCClient.connect(to: address, configuration: configuration, reactor: reactor)
+    defer { rpc.close() }
     print(
         "client: connected to \(address) in \(format(connecting.duration(to: clock.now))) (QUIC + TLS 1.3 handshake, ALPN rpcnet/1)"
     )
+    let echo = EchoClient(rpc)
     var roundTrips: [Duration] = []
     for index in 1...max(messages, 1) {
         let message = "ping #\(index)"
         let sent = clock.now
-        let reply = try await rpc.unary("Echo.say", Array(message.utf8))
+        let reply = try await echo.say(message)
         let roundTrip = sent.duration(to: clock.now)
         roundTrips.append(roundTrip)
-        print(
-            "client: Echo.say \"\(message)\" -> \"\(String(decoding: reply, as: UTF8.self))\" in \(format(roundTrip))")
+        print("client: Echo.say \"\(message)\" -> \"\(reply)\" in \(format(roundTrip))")
     }
     let sorted = roundTrips.sorted()
     print("client: \(sorted.count) calls, median \(format(sorted[sorted.count / 2])), max \(format(sorted.last!))")
-    let started = clock.now
-    let tokens = try await rpc.serverStreaming("Echo.count", Array("5".utf8)) { responses in
-        var tokens: [String] = []
-        for try await response in responses { tokens.append(String(decoding: response, as: UTF8.self)) }
-        return tokens
+
+    var started = clock.now
+    var counted: [Int] = []
+    for try await value in echo.count(to: 5) { counted.append(value) }
+    print("client: Echo.count(to: 5) streamed \(counted) in \(format(started.duration(to: clock.now)))")
+
+    started = clock.now
+    let joined = try await echo.join { texts in
+        for text in ["streamed", "from", "the", "client"] { try await texts.send(text) }
     }
-    print("client: Echo.count(5) streamed \(tokens) in \(format(started.duration(to: clock.now)))")
-    rpc.close()
+    print("client: Echo.join sent 4 texts, got \"\(joined)\" in \(format(started.duration(to: clock.now)))")
+
+    started = clock.now
+    let shouted = try await echo.shout { texts, replies in
+        var replies = replies.makeAsyncIterator()
+        var heard: [String] = []
+        for text in ["one", "two", "three"] {
+            try await texts.send(text)
+            if let reply = try await replies.next() { heard.append(reply) }
+        }
+        return heard
+    }
+    print("client: Echo.shout answered each text as it went: \(shouted) in \(format(started.duration(to: clock.now)))")
 }
 
 func format(_ duration: Duration) -> String {
