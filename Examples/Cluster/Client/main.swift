@@ -41,9 +41,7 @@ func assignment(avoiding avoid: [String]) async throws -> (Assignment, Task<Void
     let (assignments, continuation) = AsyncThrowingStream.makeStream(of: Assignment.self)
     let hold = Task {
         do {
-            try await director.serverStreaming(
-                Methods.assign, AssignRequest(avoid: avoid, filter: filter)
-            ) {
+            try await DirectorServiceClient(director).assign(AssignRequest(avoid: avoid, filter: filter)) {
                 replies in
                 for try await assignment in replies { continuation.yield(assignment) }
             }
@@ -75,9 +73,9 @@ func streamTokens(from assigned: Assignment, after: UInt64) async throws {
     defer { worker.close() }
     say("✅ direct connection established to worker")
     say("📤 creating request stream")
-    try await worker.serverStreaming(
-        Methods.generate, GenerateRequest(prompt: "hello", after: after, through: tokenLimit)
-    ) { tokens in
+    try await WorkerServiceClient(worker).generate(GenerateRequest(prompt: "hello", after: after, through: tokenLimit))
+    {
+        tokens in
         say("🌊 stream opened successfully, starting to consume responses")
         for try await token in tokens {
             progress.lastTokenAt.store(clock.now.nanoseconds, ordering: .relaxed)

@@ -32,28 +32,36 @@ say("✅ Cluster enabled - Director is now discoverable")
 let registry = WorkerRegistry(membership: node.membership, strategy: options.strategy, logger: logger)
 say("🔄 Load balancing strategy: \(registry.strategy)")
 
-node.server.register(Methods.assign) { (request: AssignRequest, replies: TypedMessageWriter<Assignment>, context) in
-    let filter = try TagFilter.parse(request.filter)
-    let lease: WorkerLease
-    do {
-        lease = try registry.select(matching: filter, excluding: Set(request.avoid))
-    } catch {
-        // Every worker is one to avoid: better one of them than none.
-        guard let fallback = try? registry.select(matching: filter) else {
-            throw RPCStatus(code: .unavailable, message: "\(error)")
+/// The director's service: each assignment is a lease on a worker, held while the call lasts.
+struct Director: DirectorService {
+    let registry: WorkerRegistry
+
+    func assign(_ request: AssignRequest, responses: TypedMessageWriter<Assignment>, context: ServerContext)
+        async throws
+    {
+        let filter = try TagFilter.parse(request.filter)
+        let lease: WorkerLease
+        do {
+            lease = try registry.select(matching: filter, excluding: Set(request.avoid))
+        } catch {
+            // Every worker is one to avoid: better one of them than none.
+            guard let fallback = try? registry.select(matching: filter) else {
+                throw RPCStatus(code: .unavailable, message: "\(error)")
+            }
+            lease = fallback
         }
-        lease = fallback
+        defer { lease.release() }
+        let worker = lease.worker
+        say(
+            "🔀 assigned \(worker.tags["label"] ?? worker.name) to client \(context.remoteAddress) (\(worker.effectiveLoad) connections)"
+        )
+        try await responses.send(
+            Assignment(worker: worker.name, label: worker.tags["label"] ?? worker.name, address: "\(worker.address)"))
+        // Held until the client ends the call (cancellation ends the sleep).
+        while true { try await Task.sleep(for: .seconds(3600)) }
     }
-    defer { lease.release() }
-    let worker = lease.worker
-    say(
-        "🔀 assigned \(worker.tags["label"] ?? worker.name) to client \(context.remoteAddress) (\(worker.effectiveLoad) connections)"
-    )
-    try await replies.send(
-        Assignment(worker: worker.name, label: worker.tags["label"] ?? worker.name, address: "\(worker.address)"))
-    // Held until the client ends the call (cancellation ends the sleep).
-    while true { try await Task.sleep(for: .seconds(3600)) }
 }
+Director(registry: registry).register(on: node.server)
 
 /// The workers last printed, so a change the registry sees without a membership event (a worker
 /// answering the director's first probe, which it must before it is handed out) is printed too.

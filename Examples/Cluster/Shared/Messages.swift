@@ -2,13 +2,23 @@ public import RpcNet
 
 /// What the director, the workers and the client say to each other (compact binary codec).
 
-/// The methods.
-public enum Methods {
-    /// Director: assigns a worker and holds the assignment while the call stays open, so the
-    /// director's LeastConnections counts the clients each worker serves.
-    public static let assign = RPCMethod<AssignRequest, Assignment, NoServiceError>("Director.assign")
-    /// Worker: streams tokens after a sequence number.
-    public static let generate = RPCMethod<GenerateRequest, Token, NoServiceError>("Worker.generate")
+/// The director's service: hands out workers.
+@RPCService("Director")
+public protocol DirectorService: Sendable {
+    /// Assigns a worker and holds the assignment while the call stays open, so the director's
+    /// LeastConnections counts the clients each worker serves: one response, then nothing until
+    /// the client ends the call.
+    func assign(_ request: AssignRequest, responses: TypedMessageWriter<Assignment>, context: ServerContext)
+        async throws
+}
+
+/// A worker's service: produces tokens.
+@RPCService("Worker")
+public protocol WorkerService: Sendable {
+    /// Streams tokens after the sequence number the client already has, so a client that lost
+    /// its worker resumes on another without losing or repeating one.
+    func generate(_ request: GenerateRequest, responses: TypedMessageWriter<Token>, context: ServerContext)
+        async throws
 }
 
 /// A client's request for a worker.

@@ -51,18 +51,24 @@ say("✅ Server bound successfully")
 /// Whether the simulated failure is on: streams fail with `unavailable` meanwhile.
 let failing = Atomic<Bool>(false)
 
-node.server.register(Methods.generate) { (request: GenerateRequest, tokens: TypedMessageWriter<Token>, context) in
-    say("📥 stream from \(context.remoteAddress), resuming after token \(request.after)")
-    var sequence = request.after
-    while request.through == 0 || sequence < request.through {
-        try await Task.sleep(for: tokenInterval)
-        if failing.load(ordering: .relaxed) {
-            throw RPCStatus(code: .unavailable, message: "worker '\(label)' failed (simulated)")
+/// The worker's service: tokens after the client's last, one every `tokenInterval`.
+struct TokenGenerator: WorkerService {
+    func generate(_ request: GenerateRequest, responses: TypedMessageWriter<Token>, context: ServerContext)
+        async throws
+    {
+        say("📥 stream from \(context.remoteAddress), resuming after token \(request.after)")
+        var sequence = request.after
+        while request.through == 0 || sequence < request.through {
+            try await Task.sleep(for: tokenInterval)
+            if failing.load(ordering: .relaxed) {
+                throw RPCStatus(code: .unavailable, message: "worker '\(label)' failed (simulated)")
+            }
+            sequence += 1
+            try await responses.send(Token(sequence: sequence, text: "token-\(sequence)", worker: label))
         }
-        sequence += 1
-        try await tokens.send(Token(sequence: sequence, text: "token-\(sequence)", worker: label))
     }
 }
+TokenGenerator().register(on: node.server)
 // Serving, and from now on SIGINT or SIGTERM, joining included, leaves, drains and exits 0.
 let services = node.services(gracePeriod: .milliseconds(500), logger: logger)
 let running = Task { try await services.run() }
