@@ -21,6 +21,12 @@ let package = Package(
         .executable(name: "client", targets: ["ClusterClientExample"]),
         .executable(name: "cluster-demo", targets: ["ClusterDemo"]),
     ],
+    traits: [
+        .default(enabledTraits: ["Macros"]),
+        .trait(
+            name: "Macros",
+            description: "@RPCService and its swift-syntax macro plugin (on by default; the fuzz build turns it off)"),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
@@ -64,7 +70,7 @@ let package = Package(
             dependencies: [
                 "Transports",
                 "CRpcNet",
-                "RpcNetMacros",
+                .target(name: "RpcNetMacros", condition: .when(traits: ["Macros"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
