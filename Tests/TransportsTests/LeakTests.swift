@@ -43,6 +43,33 @@ struct LeakTests {
         }
     }
 
+    @Test("a connection closed with a stream the peer opened and nobody accepted is freed, with its endpoint")
+    func connectionWithUnacceptedStream() async throws {
+        try await withReactor { reactor in
+            var server: QUICEndpoint? = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
+            let address = server!.localAddress
+            let connection = try await withTimeout { try await client.dial(address, serverName: "localhost") }
+            var accepted = try await server!.acceptConnection()
+            try #require(accepted != nil)
+            let stream = try await connection.openStream()
+            try await stream.write([1, 2, 3], finish: true)
+            // Acknowledged: the server opened the stream and queued it for acceptStream().
+            #expect(try await eventually { stream.bufferedSendBytes == 0 })
+            weak let weakServer = server
+            weak let weakAccepted = accepted
+            accepted!.close(code: 0, message: "")
+            accepted = nil
+            server!.close()
+            server = nil
+            #expect(try await eventually { weakAccepted == nil })
+            #expect(weakServer == nil)
+            connection.close(code: 0, message: "")
+            client.close()
+        }
+    }
+
     @Test("an endpoint that handed out a side channel is freed once closed; the channel then refuses sends")
     func endpointWithSideChannel() async throws {
         try await withReactor { reactor in
