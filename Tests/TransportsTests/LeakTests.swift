@@ -136,6 +136,20 @@ struct LeakTests {
         return objects
     }
 
+    @Test("a closed datagram endpoint whose receive handler captures it is freed")
+    func endpointCapturedByItsHandler() throws {
+        let network = SimulatedNetwork(clock: VirtualClock(), seed: 1)
+        weak var weakEndpoint: SimulatedDatagramEndpoint?
+        do {
+            let endpoint = try network.datagramEndpoint(at: address(1, port: 1000))
+            // Answers from the endpoint it listens on, as a gossip member does.
+            endpoint.setReceiveHandler { datagram in try? endpoint.send(datagram.payload, to: datagram.source) }
+            weakEndpoint = endpoint
+            endpoint.close()
+        }
+        #expect(weakEndpoint == nil)
+    }
+
     @Test("a simulated endpoint dropped without close unbinds, and its address can be bound again")
     func droppedSimulatedEndpoint() throws {
         let network = SimulatedNetwork(clock: VirtualClock(), seed: 1)
