@@ -30,6 +30,12 @@ thread)
   # Synchronization.Mutex locks with futexes ThreadSanitizer cannot see: RPCNET_TSAN swaps in
   # a pthread-based Mutex (Sources/*/…/SanitizerMutex.swift).
   flags+=(-Xswiftc -DRPCNET_TSAN --scratch-path .build-tsan)
+  # "Membership at scale" (MembershipScaleTests) simulates 100 to 2,000 members on one thread
+  # (the virtual clock steps every member synchronously), so there is nothing for TSan to check,
+  # and instrumented it is the whole run: its 100-member loss scenario alone had not finished
+  # after 22 minutes, while the other 59 tests before it took 107 s. The concurrent code it
+  # would cover (the membership over UDP and QUIC, the cluster client) runs in other suites.
+  skip="$skip|MembershipScaleTests"
   export TSAN_OPTIONS="suppressions=$supp/tsan.supp:halt_on_error=0:history_size=4:${TSAN_OPTIONS:-}"
   # The parallel run stalls under TSan.
   run=(--no-parallel)

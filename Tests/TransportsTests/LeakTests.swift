@@ -43,6 +43,33 @@ struct LeakTests {
         }
     }
 
+    @Test("a connection closed with a stream the peer opened and nobody accepted is freed, with its endpoint")
+    func connectionWithUnacceptedStream() async throws {
+        try await withReactor { reactor in
+            var server: QUICEndpoint? = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: TestCertificates.server())
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
+            let address = server!.localAddress
+            let connection = try await withTimeout { try await client.dial(address, serverName: "localhost") }
+            var accepted = try await server!.acceptConnection()
+            try #require(accepted != nil)
+            let stream = try await connection.openStream()
+            try await stream.write([1, 2, 3], finish: true)
+            // Acknowledged: the server opened the stream and queued it for acceptStream().
+            #expect(try await eventually { stream.bufferedSendBytes == 0 })
+            weak let weakServer = server
+            weak let weakAccepted = accepted
+            accepted!.close(code: 0, message: "")
+            accepted = nil
+            server!.close()
+            server = nil
+            #expect(try await eventually { weakAccepted == nil })
+            #expect(weakServer == nil)
+            connection.close(code: 0, message: "")
+            client.close()
+        }
+    }
+
     @Test("an endpoint that handed out a side channel is freed once closed; the channel then refuses sends")
     func endpointWithSideChannel() async throws {
         try await withReactor { reactor in
@@ -107,6 +134,20 @@ struct LeakTests {
         objects.client = client as? SimulatedConnection
         objects.server = server as? SimulatedConnection
         return objects
+    }
+
+    @Test("a closed datagram endpoint whose receive handler captures it is freed")
+    func endpointCapturedByItsHandler() throws {
+        let network = SimulatedNetwork(clock: VirtualClock(), seed: 1)
+        weak var weakEndpoint: SimulatedDatagramEndpoint?
+        do {
+            let endpoint = try network.datagramEndpoint(at: address(1, port: 1000))
+            // Answers from the endpoint it listens on, as a gossip member does.
+            endpoint.setReceiveHandler { datagram in try? endpoint.send(datagram.payload, to: datagram.source) }
+            weakEndpoint = endpoint
+            endpoint.close()
+        }
+        #expect(weakEndpoint == nil)
     }
 
     @Test("a simulated endpoint dropped without close unbinds, and its address can be bound again")

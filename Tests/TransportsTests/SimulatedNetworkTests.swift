@@ -231,7 +231,10 @@ struct SimulatedConnectionTests {
             let runs = stride(from: 0, to: received.count, by: size).map { Set(received[$0..<$0 + size]) }
             #expect(runs.allSatisfy { $0.count == 1 }, "writes were interleaved")
             #expect(Set(runs.compactMap(\.first)) == [0, 1, 2, 3])
+            connection.close(code: 0, message: "done")
         }
+        // The close reaches the server as virtual time passes; until then the pair holds itself.
+        clock.advance(by: .seconds(1))
     }
 
     @Test("reset and close cross the simulated network")

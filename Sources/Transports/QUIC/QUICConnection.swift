@@ -757,6 +757,11 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         session = nil
         free(verifiedName)
         verifiedName = nil
+        // Streams the peer opened that nobody accepted hold this connection (their driver), and
+        // it holds them in its queue: release them, or the connection, its endpoint and the
+        // endpoint's buffers are never freed. Until now (the closing period) a stream whose
+        // request arrived whole could still be accepted and read.
+        incomingStreams.finishDiscardingElements()
         endpoint.connectionTerminated(self)
     }
 

@@ -27,8 +27,11 @@ final class DatagramInbox: Sendable {
         try await queue.next()
     }
 
-    /// Ends the queue: waiting and later ``next()`` calls return `nil`.
+    /// Ends the queue: waiting and later ``next()`` calls return `nil`. Drops the handler too:
+    /// nothing is delivered any more, and a handler that captures its own endpoint (to answer
+    /// from it) would otherwise keep the closed endpoint alive in a cycle.
     func finish() {
+        handler.set(nil)
         queue.finish()
     }
 

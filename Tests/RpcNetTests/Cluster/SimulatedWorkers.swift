@@ -41,6 +41,13 @@ final class SimulatedWorkers: @unchecked Sendable {
         cluster.run(for: .seconds(3))
     }
 
+    /// Stops whatever ``run(limit:_:)`` did not: tests that only step ``cluster`` leave each
+    /// worker's serving task waiting on its listener, which holds the server and the listener
+    /// (and through them the simulation) alive for the rest of the process.
+    deinit {
+        shutdown()
+    }
+
     static func name(_ index: Int) -> String { "w\(index)" }
 
     /// Starts worker `index`: its member (joining through the director) and its RPC server.
@@ -105,6 +112,7 @@ final class SimulatedWorkers: @unchecked Sendable {
             server.serving.cancel()
         }
         cluster.shutdown()
+        settle(cluster.clock)
     }
 
     private func register(on server: RPCServer, as name: String) {
