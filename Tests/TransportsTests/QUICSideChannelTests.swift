@@ -17,7 +17,9 @@ struct QUICSideChannelTests {
             let serverChannel = server.sideChannel()
             let clientChannel = client.sideChannel()
             #expect(serverChannel === server.sideChannel())
-            try await withTimeout {
+            // 100 round trips take well under a second; the limit only catches a hang, and is
+            // generous because on a saturated 2-core machine other suites can hold the pool.
+            try await withTimeout(.seconds(60)) {
                 let connection = try await client.dial(server.localAddress, serverName: "localhost")
                 // Interleave: a datagram each way, then QUIC bytes, a hundred times.
                 for round in 0..<100 {
