@@ -3,76 +3,71 @@ import Foundation
 /// Where one encoded value ends up; containers fill theirs in place and become a value when
 /// their owner finishes encoding (`encodeValue`).
 final class BinarySlot {
-    private var value: BinaryValue = .null
-    private var children: [BinarySlot]?
-    /// The children's keys, for a keyed container.
-    private var keys: [FieldKey]?
-    /// Positions by key, once a keyed container outgrows a linear search.
-    private var positions: [FieldKey: Int]?
+    /// What the slot holds: a finished value, or a container still being filled.
+    private enum Content {
+        case value(BinaryValue)
+        case list([BinarySlot])
+        case record(KeyedFields<BinarySlot>)
+    }
+
+    private var content = Content.value(.null)
 
     /// Sets a finished value.
     func set(_ value: BinaryValue) {
-        self.value = value
+        content = .value(value)
     }
 
     /// The value, folding the container (if any) into it.
     func resolve() -> BinaryValue {
-        guard let children else { return value }
-        guard let keys else { return .list(children.map { $0.resolve() }) }
-        var record = BinaryRecord(capacity: children.count)
-        for (key, child) in zip(keys, children) { _ = record.append(key, child.resolve()) }
-        return .record(record)
+        switch content {
+        case .value(let value): value
+        case .list(let children): .list(children.map { $0.resolve() })
+        case .record(let fields): .record(fields.mapValues { $0.resolve() })
+        }
     }
 
     /// Folds a container into a value, releasing the child slots.
     func seal() {
-        guard children != nil else { return }
-        value = resolve()
-        children = nil
-        keys = nil
-        positions = nil
+        if case .value = content { return }
+        content = .value(resolve())
     }
 
     /// Makes this slot an unkeyed container (if it is not a container yet).
     func makeList() -> BinarySlot {
-        if children == nil { children = [] }
+        if case .value = content { content = .list([]) }
         return self
     }
 
     /// Makes this slot a keyed container (if it is not a container yet).
     func makeRecord() -> BinarySlot {
-        if children == nil {
-            children = []
-            keys = []
-        }
+        if case .value = content { content = .record(KeyedFields()) }
         return self
     }
 
-    var count: Int { children?.count ?? 0 }
+    /// The number of values in this list.
+    var count: Int {
+        guard case .list(let children) = content else { return 0 }
+        return children.count
+    }
 
     /// A new slot at the end of this list.
     func appendSlot() -> BinarySlot {
         let child = BinarySlot()
-        children!.append(child)
+        guard case .list(var children) = content else { preconditionFailure("not an unkeyed container") }
+        content = .value(.null)  // drops the enum's reference, so the append does not copy
+        children.append(child)
+        content = .list(children)
         return child
     }
 
     /// The slot of `key` in this record: a new one, replacing what an earlier write of the same
     /// key put there (as JSONEncoder does), so a key never repeats on the wire.
     func slot(for key: some CodingKey) -> BinarySlot {
-        let fieldKey = FieldKey(key)
         let child = BinarySlot()
-        if let existing = positions?[fieldKey] ?? (positions == nil ? keys!.firstIndex(of: fieldKey) : nil) {
-            children![existing] = child
-            return child
-        }
-        children!.append(child)
-        keys!.append(fieldKey)
-        if positions != nil {
-            positions![fieldKey] = keys!.count - 1
-        } else if keys!.count > 8 {
-            positions = Dictionary(uniqueKeysWithValues: keys!.indices.map { (keys![$0], $0) })
-        }
+        guard case .record(var fields) = content else { preconditionFailure("not a keyed container") }
+        content = .value(.null)  // drops the enum's reference, so the update does not copy
+        fields.set(FieldKey(key), child)
+        content = .record(fields)
         return child
     }
 }

@@ -55,18 +55,19 @@ enum FieldKey: Hashable, CustomStringConvertible {
 }
 
 /// A record's fields in wire order, each key at most once, found by key in constant time once
-/// there are more than a few.
-struct BinaryRecord: Equatable {
+/// there are more than a few. The decoder's records hold values; the encoder's hold the slots
+/// the values are being written into, and become value records by ``mapValues(_:)``.
+struct KeyedFields<Value> {
     /// One field of a record.
-    struct Field: Equatable {
+    struct Field {
         let key: FieldKey
-        var value: BinaryValue
+        var value: Value
     }
 
     private(set) var fields: [Field] = []
     /// Positions by key, kept once the record outgrows a linear search.
     private var positions: [FieldKey: Int]?
-    private static let linearSearchLimit = 8
+    private static var linearSearchLimit: Int { 8 }
 
     init(capacity: Int = 0) {
         fields.reserveCapacity(capacity)
@@ -79,12 +80,12 @@ struct BinaryRecord: Equatable {
     }
 
     /// The value of `key`'s field.
-    subscript(key: FieldKey) -> BinaryValue? {
+    subscript(key: FieldKey) -> Value? {
         position(of: key).map { fields[$0].value }
     }
 
     /// Adds a field; `false`, and nothing added, if the key is already there.
-    mutating func append(_ key: FieldKey, _ value: BinaryValue) -> Bool {
+    mutating func append(_ key: FieldKey, _ value: Value) -> Bool {
         guard position(of: key) == nil else { return false }
         fields.append(Field(key: key, value: value))
         if positions != nil {
@@ -95,5 +96,29 @@ struct BinaryRecord: Equatable {
         return true
     }
 
+    /// Sets `key`'s field, replacing an earlier value in its place or adding it at the end.
+    mutating func set(_ key: FieldKey, _ value: Value) {
+        if let position = position(of: key) {
+            fields[position].value = value
+        } else {
+            _ = append(key, value)
+        }
+    }
+
+    /// The same keys in the same order (and the same index), with each value transformed.
+    func mapValues<Other>(_ transform: (Value) -> Other) -> KeyedFields<Other> {
+        var mapped = KeyedFields<Other>()
+        mapped.fields = fields.map { .init(key: $0.key, value: transform($0.value)) }
+        mapped.positions = positions
+        return mapped
+    }
+}
+
+extension KeyedFields.Field: Equatable where Value: Equatable {}
+
+extension KeyedFields: Equatable where Value: Equatable {
     static func == (lhs: Self, rhs: Self) -> Bool { lhs.fields == rhs.fields }
 }
+
+/// A decoded record: its fields' values by key.
+typealias BinaryRecord = KeyedFields<BinaryValue>
