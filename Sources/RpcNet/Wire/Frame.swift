@@ -82,7 +82,9 @@ enum Frame: Sendable, Equatable {
         VarInt.append(UInt64(metadata.count), to: &bytes)
         for (key, value) in metadata {
             appendString(key, to: &bytes)
-            appendString(value, to: &bytes)
+            let encoded = value.encoded
+            VarInt.append(UInt64(encoded.count), to: &bytes)
+            bytes.append(contentsOf: encoded)
         }
     }
 }

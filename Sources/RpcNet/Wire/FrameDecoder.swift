@@ -141,13 +141,20 @@ private struct PayloadReader {
         var total = 0
         for _ in 0..<count {
             let key = try string(limit: limits.maxMetadataSize, field: "metadata key")
-            let value = try string(limit: limits.maxMetadataSize, field: "metadata value")
-            total += key.utf8.count + value.utf8.count
+            guard !key.isEmpty else { throw .malformed(type: type.rawValue, reason: "empty metadata key") }
+            // The key says how to read the value: bytes under a `-bin` key, UTF-8 text otherwise.
+            if Metadata.isBinaryKey(key) {
+                let value = try bytes(limit: limits.maxMetadataSize, field: "metadata value")
+                total += key.utf8.count + value.count
+                metadata.add(key, binary: value)
+            } else {
+                let value = try string(limit: limits.maxMetadataSize, field: "metadata value")
+                total += key.utf8.count + value.utf8.count
+                metadata.add(key, value)
+            }
             guard total <= limits.maxMetadataSize else {
                 throw .malformed(type: type.rawValue, reason: "metadata exceeds \(limits.maxMetadataSize) bytes")
             }
-            guard !key.isEmpty else { throw .malformed(type: type.rawValue, reason: "empty metadata key") }
-            metadata.add(key, value)
         }
         return metadata
     }

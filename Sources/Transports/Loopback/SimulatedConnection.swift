@@ -16,6 +16,9 @@ public struct SimulatedConnectionConfiguration: Sendable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// How often blocked traffic is retried, like a retransmission timer.
     public var retransmitInterval: Duration = .milliseconds(50)
+    /// The identity this side proves to its peers, as a certificate would under mutual TLS: the
+    /// peer's connection reports it as its ``TransportConnection/peerIdentity``.
+    public var identity: PeerIdentity?
 
     /// Creates the defaults.
     public init() {}
@@ -125,6 +128,8 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
 
     private struct State {
         var peer: SimulatedConnection?
+        /// What the peer's configuration proves, kept after the connection closes.
+        var peerIdentity: PeerIdentity?
         var streams: [Int64: TransportStream] = [:]
         var windows: [Int64: SendWindow] = [:]
         var nextStreamID: Int64
@@ -156,9 +161,20 @@ public final class SimulatedConnection: TransportConnection, StreamDriver {
         state = Locked(State(nextStreamID: initiator ? 0 : 1))
     }
 
+    /// The identity the peer's configuration proves.
+    public var peerIdentity: PeerIdentity? {
+        state.withLock { $0.peerIdentity }
+    }
+
     func pair(with peer: SimulatedConnection) {
-        state.withLock { $0.peer = peer }
-        peer.state.withLock { $0.peer = self }
+        state.withLock {
+            $0.peer = peer
+            $0.peerIdentity = peer.configuration.identity
+        }
+        peer.state.withLock {
+            $0.peer = self
+            $0.peerIdentity = configuration.identity
+        }
     }
 
     // MARK: TransportConnection

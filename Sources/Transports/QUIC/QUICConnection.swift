@@ -37,6 +37,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     private let incomingStreams: AsyncQueue<TransportStream>
     private let crossThread = Locked(CrossThreadRequests())
     private let wakeScheduled = Atomic<Bool>(false)
+    /// Set by the loop when the handshake completes, before the connection is handed out.
+    private let provenIdentity = Locked<PeerIdentity?>(nil)
 
     // Loop-thread state.
     private var conn: OpaquePointer?
@@ -313,6 +315,12 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
 
     public func closed() async -> CloseReason {
         await closeSignal.wait()
+    }
+
+    /// The subject of the certificate the peer presented and TLS verified: the client's under
+    /// mutual TLS on a server, the server's on a client.
+    public var peerIdentity: PeerIdentity? {
+        provenIdentity.withLock { $0 }
     }
 
     public var closeReason: CloseReason? {
@@ -880,6 +888,9 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     func onHandshakeCompleted() {
         phase = .established
         handshakeCompleted = true
+        if let session, let identity = PeerIdentity(session: session) {
+            provenIdentity.withLock { $0 = identity }
+        }
         endpoint.connectionEstablished(self)
     }
 

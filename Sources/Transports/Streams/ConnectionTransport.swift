@@ -19,6 +19,14 @@ public protocol TransportConnection: AnyObject, Sendable {
     func closed() async -> CloseReason
     /// Why the connection closed, or `nil` while it is open.
     var closeReason: CloseReason? { get }
+    /// The identity the peer's certificate proved during the handshake; `nil` when it presented
+    /// none (a client without mutual TLS) or the transport has no certificates.
+    var peerIdentity: PeerIdentity? { get }
+}
+
+extension TransportConnection {
+    /// Transports without certificates prove no identity.
+    public var peerIdentity: PeerIdentity? { nil }
 }
 
 /// Accepts connections that peers open to it.
