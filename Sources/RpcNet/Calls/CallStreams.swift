@@ -9,30 +9,61 @@ public struct MessageStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
 
     private let source: MessageSource
+    private let observer: MessageObserver?
 
-    init(source: MessageSource) {
+    init(source: MessageSource, observer: MessageObserver? = nil) {
         self.source = source
+        self.observer = observer
     }
 
     public func makeAsyncIterator() -> Iterator {
-        Iterator(source: source)
+        Iterator(source: source, observer: observer)
+    }
+
+    /// The same messages, each shown to `observe` as it is read (after the observers already
+    /// installed): what an interceptor uses to see every message of a call.
+    public func observed(by observe: @escaping MessageObserver) -> MessageStream {
+        MessageStream(source: source, observer: chain(observer, observe))
+    }
+
+    /// The peer's trailing metadata, once its trailer was read (a client's response stream read
+    /// to its end); `nil` before, and always on a server.
+    public var trailingMetadata: Metadata? {
+        source.trailer?.metadata
     }
 
     /// Reads the one message a unary side of a call carries, throwing `missing` when there is
     /// none and `extra` when there are more.
     func single(missing: RPCStatus, extra: RPCStatus) async throws -> [UInt8] {
-        guard let message = try await source.next() else { throw missing }
-        guard try await source.next() == nil else { throw extra }
+        var messages = makeAsyncIterator()
+        guard let message = try await messages.next() else { throw missing }
+        guard try await messages.next() == nil else { throw extra }
         return message
     }
 
     /// Yields the messages one at a time; throws ``RPCStatus`` when the call failed.
     public struct Iterator: AsyncIteratorProtocol {
         let source: MessageSource
+        let observer: MessageObserver?
 
         public mutating func next() async throws -> [UInt8]? {
-            try await source.next()
+            let message = try await source.next()
+            if let message, let observer { observer(message) }
+            return message
         }
+    }
+}
+
+/// Sees one message of a call as it passes: sent through a ``MessageWriter`` or read from a
+/// ``MessageStream``.
+public typealias MessageObserver = @Sendable ([UInt8]) -> Void
+
+/// `first` (when there is one), then `next`.
+func chain(_ first: MessageObserver?, _ next: @escaping MessageObserver) -> MessageObserver {
+    guard let first else { return next }
+    return { @Sendable message in
+        first(message)
+        next(message)
     }
 }
 
@@ -42,6 +73,8 @@ final class MessageSource: @unchecked Sendable {
     private var reader: FrameReader
     private let onTrailer: (@Sendable (Trailer) throws -> Void)?
     private var finished = false
+    /// The trailer that ended the call, once read (client side only).
+    private(set) var trailer: Trailer?
 
     /// `onTrailer` is nil on the server (a client never sends a trailer) and decides on the
     /// client whether the call failed.
@@ -63,6 +96,7 @@ final class MessageSource: @unchecked Sendable {
                 throw WireError.malformed(type: FrameType.trailer.rawValue, reason: "a client sent a trailer")
             }
             finished = true
+            self.trailer = trailer
             try onTrailer(trailer)
             return nil
         case .callHeader:
@@ -85,14 +119,25 @@ public struct MessageWriter: Sendable {
     /// On the server: the call's deadline, past which no message is sent.
     let deadline: MonotonicInstant?
     let clock: (any NetworkClock)?
+    private let observer: MessageObserver?
 
     init(
-        stream: TransportStream, limits: WireLimits, deadline: MonotonicInstant? = nil, clock: (any NetworkClock)? = nil
+        stream: TransportStream, limits: WireLimits, deadline: MonotonicInstant? = nil,
+        clock: (any NetworkClock)? = nil, observer: MessageObserver? = nil
     ) {
         self.stream = stream
         self.limits = limits
         self.deadline = deadline
         self.clock = clock
+        self.observer = observer
+    }
+
+    /// A writer that shows each message it sends to `observe` (after the observers already
+    /// installed): what an interceptor uses to see every message of a call.
+    public func observed(by observe: @escaping MessageObserver) -> MessageWriter {
+        MessageWriter(
+            stream: stream, limits: limits, deadline: deadline, clock: clock,
+            observer: chain(observer, observe))
     }
 
     /// Sends one message; fails with ``RPCStatus/Code-swift.struct/resourceExhausted`` when it
@@ -108,6 +153,7 @@ public struct MessageWriter: Sendable {
             throw RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server")
         }
         try await stream.write(.message(message))
+        if let observer { observer(message) }
     }
 
     /// Ends a client's request side (FIN) before its call's body returns, so the server sees the

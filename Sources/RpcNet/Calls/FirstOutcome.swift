@@ -31,6 +31,14 @@ final class FirstOutcome<Value: Sendable>: Sendable {
         return true
     }
 
+    /// The winning value if there is one yet, without waiting.
+    var resolvedValue: Value? {
+        state.withLock { state in
+            if case .resolved(let value) = state { return value }
+            return nil
+        }
+    }
+
     /// The winning value, waiting for it if needed. Only one task may wait.
     var value: Value {
         get async {

@@ -18,6 +18,8 @@ public final class RPCClient: RPCCaller {
         public var limits = WireLimits()
         /// Timeout of calls whose options set none; `nil` for no deadline.
         public var defaultTimeout: Duration?
+        /// Run around every call, the first outermost (``ClientInterceptor``).
+        public var interceptors: [any ClientInterceptor] = []
 
         /// Creates the defaults.
         public init() {}
@@ -111,7 +113,7 @@ public final class RPCClient: RPCCaller {
     public func unary(_ method: String, _ request: [UInt8], options: CallOptions = CallOptions()) async throws
         -> [UInt8]
     {
-        try await call(method, options: options, requests: [request]) { responses in
+        try await call(method, .unary, options: options, requests: [request]) { _, responses in
             try await Self.singleResponse(responses)
         }
     }
@@ -122,7 +124,9 @@ public final class RPCClient: RPCCaller {
         _ method: String, _ request: [UInt8], options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (MessageStream) async throws -> Result
     ) async throws -> Result {
-        try await call(method, options: options, requests: [request], body)
+        try await call(method, .serverStreaming, options: options, requests: [request]) { _, responses in
+            try await body(responses)
+        }
     }
 
     /// Calls a client-streaming method: `body` sends the requests, then the one response is returned.
@@ -130,7 +134,7 @@ public final class RPCClient: RPCCaller {
         _ method: String, options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (MessageWriter) async throws -> Void
     ) async throws -> [UInt8] {
-        try await bidirectional(method, options: options) { requests, responses in
+        try await call(method, .clientStreaming, options: options, requests: nil) { requests, responses in
             try await body(requests)
             try await requests.stream.finish()
             return try await Self.singleResponse(responses)
@@ -143,56 +147,96 @@ public final class RPCClient: RPCCaller {
         _ method: String, options: CallOptions = CallOptions(),
         _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result
     ) async throws -> Result {
-        try await call(method, options: options, requests: nil) { stream, responses in
-            let result = try await body(MessageWriter(stream: stream, limits: self.configuration.limits), responses)
-            try? await stream.finish()
+        try await call(method, .bidirectional, options: options, requests: nil) { requests, responses in
+            let result = try await body(requests, responses)
+            try? await requests.stream.finish()
             return result
         }
     }
 
+    /// Runs the call through the interceptors (directly when there are none).
     private func call<Result: Sendable>(
-        _ method: String, options: CallOptions, requests: [[UInt8]],
-        _ body: @escaping @Sendable (MessageStream) async throws -> Result
+        _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
+        _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result
+    ) async throws(RPCStatus) -> Result {
+        let interceptors = configuration.interceptors
+        guard !interceptors.isEmpty else {
+            return try await perform(method, options: options, requests: requests, body)
+        }
+        let call = ClientCall(method: method, kind: kind, remoteAddress: remoteAddress, clock: clock, options: options)
+        return try await interceptors.intercept(call) { (call: ClientCall) async throws(RPCStatus) -> Result in
+            try await self.perform(call.method, options: call.options, requests: requests, body)
+        }
+    }
+
+    /// The server this client calls.
+    private var remoteAddress: SocketAddress {
+        switch target {
+        case .fixed(let connection): connection.remoteAddress
+        case .dial(_, let address, _): address
+        }
+    }
+
+    /// Opens the call's stream, sends the header (and `requests` then FIN, when given), runs
+    /// `body` against the deadline and the caller's cancellation, and tells the options'
+    /// status observer how it ended.
+    private func perform<Result: Sendable>(
+        _ method: String, options: CallOptions, requests: [[UInt8]]?,
+        _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result
+    ) async throws(RPCStatus) -> Result {
+        let observers = options.observers
+        var trailer: Trailer?
+        do {
+            let result = try await exchange(method, options: options, requests: requests, body) { trailer = $0 }
+            observers.status?(.ok, trailer?.metadata ?? Metadata())
+            return result
+        } catch {
+            let status = Self.status(for: error)
+            observers.status?(status, trailer?.metadata ?? Metadata())
+            throw status
+        }
+    }
+
+    /// The call on the wire: `trailer` is given the trailer that ended it, when one arrived.
+    private func exchange<Result: Sendable>(
+        _ method: String, options: CallOptions, requests: [[UInt8]]?,
+        _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result,
+        trailer: (Trailer) -> Void
     ) async throws -> Result {
-        for request in requests where request.count > configuration.limits.maxMessageSize {
+        for request in requests ?? [] where request.count > configuration.limits.maxMessageSize {
             throw RPCStatus(
                 code: .resourceExhausted,
                 message: "request of \(request.count) bytes exceeds the limit of \(configuration.limits.maxMessageSize)"
             )
         }
-        return try await call(method, options: options, requests: requests as [[UInt8]]?) { _, responses in
-            try await body(responses)
-        }
-    }
-
-    /// Opens the call's stream, sends the header (and `requests` then FIN, when given), and runs
-    /// `body` against the deadline and the caller's cancellation.
-    private func call<Result: Sendable>(
-        _ method: String, options: CallOptions, requests: [[UInt8]]?,
-        _ body: @escaping @Sendable (TransportStream, MessageStream) async throws -> Result
-    ) async throws -> Result {
         let timeout = options.timeout ?? configuration.defaultTimeout
         let header = Frame.callHeader(CallHeader(method: method, timeout: timeout, metadata: options.metadata))
+        let observers = options.observers
         let stream = try await openStream()
+        let source = MessageSource(reader: FrameReader(stream: stream, limits: configuration.limits)) { trailer in
+            guard trailer.status.code == .ok else { throw trailer.status }
+        }
+        defer { if let received = source.trailer { trailer(received) } }
         do {
             return try await withTaskCancellationHandler {
                 var opening = header.encoded
-                for request in requests ?? [] { Frame.message(request).encode(into: &opening) }
+                for request in requests ?? [] {
+                    Frame.message(request).encode(into: &opening)
+                    observers.request?(request)
+                }
                 do {
                     try await stream.write(opening, finish: requests != nil)
                 } catch TransportError.stopSendingRequested {
                     // The server refused the call early: its trailer says why.
                 }
-                let source = MessageSource(reader: FrameReader(stream: stream, limits: configuration.limits)) {
-                    trailer in
-                    guard trailer.status.code == .ok else { throw trailer.status }
-                }
-                let responses = MessageStream(source: source)
+                let responses = MessageStream(source: source, observer: observers.response)
+                let writer = MessageWriter(
+                    stream: stream, limits: configuration.limits, observer: observers.request)
                 let result: Result
                 if let timeout {
-                    result = try await withDeadline(timeout, on: clock) { try await body(stream, responses) }
+                    result = try await withDeadline(timeout, on: clock) { try await body(writer, responses) }
                 } else {
-                    result = try await body(stream, responses)
+                    result = try await body(writer, responses)
                 }
                 // A caller that stopped reading before the trailer has abandoned the rest of the call.
                 if !source.isFinished { stream.abort(code: StreamAbortCode.cancelled) }

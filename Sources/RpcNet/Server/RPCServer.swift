@@ -37,6 +37,8 @@ public final class RPCServer: Sendable {
         /// ``RPCStatus/Code-swift.struct/resourceExhausted`` to make room, so header-only floods
         /// cost their senders rather than other clients.
         public var maxWaitingCalls = 2_048
+        /// Run around every call, the first outermost (``ServerInterceptor``).
+        public var interceptors: [any ServerInterceptor] = []
 
         /// Creates the defaults.
         public init() {}
@@ -47,7 +49,14 @@ public final class RPCServer: Sendable {
         var accepting = true
         var listeners: [any ConnectionListener] = []
         var connections: [ObjectIdentifier: (connection: any TransportConnection, calls: CallCounter)] = [:]
+        /// Calls running, of every method: what ``Configuration/maxConcurrentCalls`` bounds.
+        var runningCalls = 0
+        /// Calls running of methods not served while draining: what a drain waits for.
         var activeCalls = 0
+        /// Methods that keep being served while the server drains (health checks).
+        var servedWhileDraining: Set<String> = []
+        /// Run when a drain begins, before calls are refused.
+        var drainActions: [@Sendable () -> Void] = []
         var drained: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiterID: UInt64 = 0
     }
@@ -62,6 +71,8 @@ public final class RPCServer: Sendable {
     /// Calls that sent their header but not yet their request.
     private let waitingRoom: WaitingRoom
     private let state = Mutex(State())
+    /// Numbers the calls, for ``ServerContext/requestID``.
+    private let callNumbers = Atomic<UInt64>(0)
 
     /// Creates a server with no methods.
     public init(
@@ -123,10 +134,22 @@ public final class RPCServer: Sendable {
         state.withLock { $0.handlers[method] = handler }
     }
 
-    /// Calls running now, over every connection: what a worker publishes as its load
-    /// (``WorkerLoadReporter``).
+    /// Calls running now, over every connection, but for those of methods served while draining
+    /// (health watches): what a worker publishes as its load (``WorkerLoadReporter``).
     public var activeCalls: Int {
         state.withLock { $0.activeCalls }
+    }
+
+    /// Keeps serving `methods` while the server drains, without holding the drain up: a health
+    /// service answers "not serving" to the end, and its watches end when the drain closes the
+    /// connections.
+    func serveWhileDraining(_ methods: [String]) {
+        state.withLock { $0.servedWhileDraining.formUnion(methods) }
+    }
+
+    /// Runs `action` when a drain begins (``shutdown(gracePeriod:)``), before calls are refused.
+    func whenDraining(_ action: @escaping @Sendable () -> Void) {
+        state.withLock { $0.drainActions.append(action) }
     }
 
     /// Reads exactly one request message and the end of the stream.
@@ -214,9 +237,9 @@ public final class RPCServer: Sendable {
     }
 
     /// Sends the trailer for `status` and stops the request side.
-    private func conclude(_ stream: TransportStream, status: RPCStatus) {
+    private func conclude(_ stream: TransportStream, status: RPCStatus, metadata: Metadata = Metadata()) {
         do {
-            try stream.writeFinal(Frame.trailer(Trailer(status: status, metadata: Metadata())).encoded)
+            try stream.writeFinal(Frame.trailer(Trailer(status: status, metadata: metadata)).encoded)
         } catch {
             logger.debug("could not send trailer", metadata: ["status": "\(status)", "error": "\(error)"])
         }
@@ -247,16 +270,17 @@ public final class RPCServer: Sendable {
                 stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline expired before the call started"))
             return
         }
-        switch callStarted() {
+        switch callStarted(header.method) {
         case .started: break
         case .refused(let status):
             refuse(stream, status: status)
             return
         }
-        defer { callEnded() }
+        defer { callEnded(header.method) }
         let context = ServerContext(
             method: header.method, metadata: header.metadata, deadline: deadline,
-            remoteAddress: connection.remoteAddress, clock: clock)
+            remoteAddress: connection.remoteAddress, peerIdentity: connection.peerIdentity, clock: clock,
+            logger: logger, callNumber: callNumbers.add(1, ordering: .relaxed).newValue)
         await run(
             handler, on: stream, reader: reader, context: context, connection: ObjectIdentifier(connection), slot: slot)
         if !isAccepting { await awaitDelivery(of: stream) }
@@ -311,9 +335,26 @@ public final class RPCServer: Sendable {
         case finished(RPCStatus)
         case callerAborted
         case deadlineExceeded
-        case requestTimedOut
+        case requestTimedOut(after: Duration)
         /// Ended while waiting for its request, to make room for newer calls (``WaitingRoom``).
         case evicted
+
+        /// The call's status: what the trailer carries, or what interceptors are told when the
+        /// stream was reset instead.
+        var status: RPCStatus {
+            switch self {
+            case .finished(let status): status
+            case .callerAborted: RPCStatus(code: .cancelled, message: "the caller cancelled the call")
+            case .deadlineExceeded: RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server")
+            case .evicted:
+                RPCStatus(
+                    code: .resourceExhausted, message: "ended while waiting for its request: too many calls waiting")
+            case .requestTimedOut(let limit):
+                RPCStatus(
+                    code: .deadlineExceeded,
+                    message: "the request did not arrive within \(limit) of the call header")
+            }
+        }
     }
 
     /// Races the handler against the caller aborting, the deadline and (for single-request
@@ -345,8 +386,9 @@ public final class RPCServer: Sendable {
             ticket = nil
         }
         if case .singleRequest = handler {
-            requestTimer = clock.schedule(at: clock.now.advanced(by: configuration.requestTimeout)) {
-                first.resolve(.requestTimedOut)
+            let limit = configuration.requestTimeout
+            requestTimer = clock.schedule(at: clock.now.advanced(by: limit)) {
+                first.resolve(.requestTimedOut(after: limit))
             }
         } else {
             requestTimer = nil
@@ -354,28 +396,43 @@ public final class RPCServer: Sendable {
         defer { if let ticket { waitingRoom.leave(ticket) } }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                let requests = MessageStream(source: MessageSource(reader: reader, onTrailer: nil))
-                let responses = MessageWriter(
-                    stream: stream, limits: self.configuration.limits, deadline: context.deadline, clock: self.clock)
-                do {
-                    switch handler {
-                    case .singleRequest(let body):
-                        let request = try await Self.singleRequest(requests)
-                        if let ticket { self.waitingRoom.leave(ticket) }
-                        if let requestTimer { self.clock.cancel(requestTimer) }
-                        try await body(request, responses, context)
-                    case .requestStream(let body):
-                        try await body(requests, responses, context)
+                let call = ServerCall(
+                    context: context, requests: MessageStream(source: MessageSource(reader: reader, onTrailer: nil)),
+                    responses: MessageWriter(
+                        stream: stream, limits: self.configuration.limits, deadline: context.deadline,
+                        clock: self.clock))
+                let handled: @Sendable (ServerCall) async throws(RPCStatus) -> Void = { call throws(RPCStatus) in
+                    do {
+                        switch handler {
+                        case .singleRequest(let body):
+                            let request = try await Self.singleRequest(call.requests)
+                            if let ticket { self.waitingRoom.leave(ticket) }
+                            if let requestTimer { self.clock.cancel(requestTimer) }
+                            try await body(request, call.responses, call.context)
+                        case .requestStream(let body):
+                            try await body(call.requests, call.responses, call.context)
+                        }
+                    } catch {
+                        // A handler cancelled because the call already ended learns why.
+                        throw first.resolvedValue?.status ?? Self.status(for: error)
+                    }
+                }
+                do throws(RPCStatus) {
+                    let interceptors = self.configuration.interceptors
+                    if interceptors.isEmpty {
+                        try await handled(call)
+                    } else {
+                        try await interceptors.intercept(call, handler: handled)
                     }
                     first.resolve(.finished(.ok))
                 } catch {
-                    first.resolve(.finished(Self.status(for: error)))
+                    first.resolve(.finished(error))
                 }
             }
             group.addTask {
                 if (try? await stream.waitForAbort()) != nil { first.resolve(.callerAborted) }
             }
-            conclude(stream, outcome: await first.value)
+            conclude(stream, outcome: await first.value, metadata: context.trailingMetadata)
             slot.release()
             group.cancelAll()
         }
@@ -383,32 +440,17 @@ public final class RPCServer: Sendable {
         if let requestTimer { clock.cancel(requestTimer) }
     }
 
-    /// Ends the call on the wire for `outcome`.
-    private func conclude(_ stream: TransportStream, outcome: Outcome) {
+    /// Ends the call on the wire for `outcome`, with the call's trailing `metadata`.
+    private func conclude(_ stream: TransportStream, outcome: Outcome, metadata: Metadata) {
         switch outcome {
-        case .finished(let status):
-            conclude(stream, status: status)
         case .callerAborted:
             stream.abort(code: StreamAbortCode.cancelled)
-        case .deadlineExceeded:
+        case .deadlineExceeded where stream.unsentBytes > 0:
             // Responses queued before the deadline and not yet sent must not leave after it: with
             // any left, the stream is reset with the deadline's code instead of trailing them.
-            if stream.unsentBytes > 0 {
-                stream.abort(code: RPCStatus.Code.deadlineExceeded.rawValue)
-            } else {
-                conclude(stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server"))
-            }
-        case .evicted:
-            conclude(
-                stream,
-                status: RPCStatus(
-                    code: .resourceExhausted, message: "ended while waiting for its request: too many calls waiting"))
-        case .requestTimedOut:
-            conclude(
-                stream,
-                status: RPCStatus(
-                    code: .deadlineExceeded,
-                    message: "the request did not arrive within \(configuration.requestTimeout) of the call header"))
+            stream.abort(code: RPCStatus.Code.deadlineExceeded.rawValue)
+        case .finished, .deadlineExceeded, .evicted, .requestTimedOut:
+            conclude(stream, status: outcome.status, metadata: metadata)
         }
     }
 
@@ -432,19 +474,25 @@ public final class RPCServer: Sendable {
         case refused(RPCStatus)
     }
 
-    private func callStarted() -> Admission {
+    private func callStarted(_ method: String) -> Admission {
         state.withLock { state in
-            guard state.accepting else { return .refused(RPCStatus(code: .unavailable, message: Self.drainMessage)) }
-            guard state.activeCalls < configuration.maxConcurrentCalls else {
+            let holdsDrain = !state.servedWhileDraining.contains(method)
+            guard state.accepting || !holdsDrain else {
+                return .refused(RPCStatus(code: .unavailable, message: Self.drainMessage))
+            }
+            guard state.runningCalls < configuration.maxConcurrentCalls else {
                 return .refused(RPCStatus(code: .resourceExhausted, message: "the server runs too many calls"))
             }
-            state.activeCalls += 1
+            state.runningCalls += 1
+            if holdsDrain { state.activeCalls += 1 }
             return .started
         }
     }
 
-    private func callEnded() {
+    private func callEnded(_ method: String) {
         let waiters = state.withLock { state -> [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] in
+            state.runningCalls -= 1
+            guard !state.servedWhileDraining.contains(method) else { return [] }
             state.activeCalls -= 1
             guard state.activeCalls == 0 else { return [] }
             defer { state.drained.removeAll() }
@@ -477,13 +525,16 @@ public final class RPCServer: Sendable {
         }
     }
 
-    /// Drains the server: stops accepting connections (clients trying to connect are refused at
+    /// Drains the server: tells a registered ``HealthService`` (its statuses turn to not
+    /// serving), stops accepting connections (clients trying to connect are refused at
     /// once) and calls (refused with ``RPCStatus/Code-swift.struct/unavailable``, so callers go
     /// elsewhere), closes each connection as soon as it has no call running, lets calls in
     /// flight finish for up to `gracePeriod`, then closes every connection left, which cancels
-    /// what is still running. The listeners stay open (a QUIC endpoint keeps answering its
+    /// what is still running. Health checks are answered to the end without holding the drain
+    /// up. The listeners stay open (a QUIC endpoint keeps answering its
     /// connections until they close); closing them is the caller's, after this returns.
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
+        for action in state.withLock({ $0.drainActions }) { action() }
         let (listeners, idle) = state.withLock { state in
             state.accepting = false
             let idle = state.connections.values.filter { $0.calls.running.load(ordering: .relaxed) == 0 }
