@@ -32,7 +32,15 @@ struct FrameCodecTests {
             Trailer(
                 status: RPCStatus(code: .resourceExhausted, message: "too big", details: [1, 2, 3]),
                 metadata: ["retry-after": "5"])),
+        .trailer(Trailer(status: .ok, metadata: Self.binaryMetadata)),
     ]
+
+    /// Text and binary values side by side; the binary one is not UTF-8.
+    private static let binaryMetadata: Metadata = {
+        var metadata: Metadata = ["server": "w1"]
+        metadata.add("Digest-Bin", binary: [0x00, 0xFF, 0xC3, 0x28])
+        return metadata
+    }()
 
     @Test("QUIC varints round-trip at every length boundary")
     func varints() {
@@ -85,7 +93,7 @@ struct FrameCodecTests {
     }
 
     @Test("malformed frames fail with a typed error naming the problem")
-    func malformed() {
+    func malformed() throws {
         #expect(throws: WireError.unknownFrameType(0x7F)) { _ = try decode([0x7F, 0x00]) }
         #expect(throws: WireError.truncated(bufferedBytes: 3)) { _ = try decode([0x02, 0x05, 0x01]) }
         #expect(throws: WireError.malformed(type: 0x01, reason: "empty method name")) {
@@ -113,6 +121,28 @@ struct FrameCodecTests {
                 Frame.callHeader(CallHeader(method: "A.b", timeout: nil, metadata: metadata)).encoded, limits: limits)
         }
         #expect(WireError.unknownFrameType(0x7F).status.code == .internal)
+        // Bytes that are not UTF-8 are a binary value under a `-bin` key, an error under any other.
+        let trailer = Frame.trailer(Trailer(status: .ok, metadata: Self.binaryMetadata)).encoded
+        #expect(try decode(trailer) == [.trailer(Trailer(status: .ok, metadata: Self.binaryMetadata))])
+        var renamed = trailer
+        let key = try #require(renamed.firstRange(of: Array("Digest-Bin".utf8)))
+        renamed.replaceSubrange(key, with: Array("Digest-Txt".utf8))
+        #expect(throws: WireError.malformed(type: 0x03, reason: "metadata value is not UTF-8")) {
+            _ = try decode(renamed)
+        }
+    }
+
+    @Test("metadata: case-insensitive keys, text and binary values, -bin keys decide which")
+    func metadataValues() {
+        var metadata: Metadata = ["Request-ID": "42", "token-bin": "raw"]
+        metadata.add("token-bin", binary: [1, 2])
+        #expect(metadata["request-id"] == "42")
+        #expect(metadata.binaryValue(forKey: "TOKEN-BIN") == Array("raw".utf8))
+        #expect(metadata.values(forKey: "token-bin") == [.binary(Array("raw".utf8)), .binary([1, 2])])
+        #expect(Metadata.isBinaryKey("x-BIN") && !Metadata.isBinaryKey("bin") && !Metadata.isBinaryKey("x-binary"))
+        metadata.replace("request-id", with: "43")
+        #expect(metadata["Request-Id"] == "43" && metadata.count == 3)
+        #expect(Metadata.Value.binary([0x0A, 0xFF]).description == "0aff")
     }
 
     @Test("random and mutated byte strings never crash the decoder and always end in frames or a WireError")

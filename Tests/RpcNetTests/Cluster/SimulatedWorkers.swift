@@ -24,10 +24,15 @@ final class SimulatedWorkers: @unchecked Sendable {
 
     static let directorIndex = 0
 
+    /// Each worker's server settings.
+    private let serverConfiguration: RPCServer.Configuration
+
     init(
         workers: Int, strategy: LoadBalancingStrategy = .leastConnections, seed: UInt64 = 1,
+        serverConfiguration: RPCServer.Configuration = .init(),
         configure: (inout ClusterClient.Configuration) -> Void = { _ in }
     ) throws {
+        self.serverConfiguration = serverConfiguration
         cluster = ClusterSimulation(seed: seed)
         let director = try cluster.add("director", index: Self.directorIndex)
         registry = WorkerRegistry(membership: director, strategy: strategy, randomSeed: seed)
@@ -58,7 +63,8 @@ final class SimulatedWorkers: @unchecked Sendable {
             tags: ["role": "worker", "label": name].merging(tags) { $1 }, keys: keys)
         guard serving else { return }
         let listener = try cluster.network.listen(at: ClusterSimulation.address(index))
-        let server = RPCServer(configuration: .init(), clock: cluster.clock, logger: ClusterSimulation.quiet)
+        let server = RPCServer(
+            configuration: serverConfiguration, clock: cluster.clock, logger: ClusterSimulation.quiet)
         register(on: server, as: name)
         servers[name] = (server, listener, Task { await server.serve(listener) })
     }
