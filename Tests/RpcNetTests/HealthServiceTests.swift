@@ -5,6 +5,16 @@ import Testing
 
 @Suite("Health service")
 struct HealthServiceTests {
+    @Test("the byte examples of PROTOCOL.md §9.1 are what the health messages encode to")
+    func documentedMessages() throws {
+        let documented = try ProtocolDocument.hexBlocks(from: "### 9.1 Health", to: "\n## ")
+        try #require(documented.count == 2)
+        let codec = BinaryCodec()
+        #expect(try codec.encode(HealthService.Request(service: "Inference")) == documented[0])
+        #expect(try codec.encode(HealthService.Response(status: .serving)) == documented[1])
+        #expect(HealthService.check.codec is BinaryCodec)
+    }
+
     @Test("check answers per service; unknown services are not found")
     func check() async throws {
         let health = HealthService()
