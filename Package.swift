@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Transports", targets: ["Transports"]),
         .executable(name: "rpcnet-echo", targets: ["EchoDemo"]),
         .executable(name: "rpcnet-bench", targets: ["RpcNetBenchmarks"]),
+        .executable(name: "rpcnet", targets: ["RpcNetCLI"]),
         .executable(name: "director", targets: ["ClusterDirector"]),
         .executable(name: "worker", targets: ["ClusterWorker"]),
         .executable(name: "client", targets: ["ClusterClientExample"]),
@@ -137,9 +138,16 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .executableTarget(
+            name: "RpcNetCLI",
+            dependencies: ["RpcNet", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
             name: "RpcNetBenchmarks",
             dependencies: [
                 "RpcNet",
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
