@@ -1,4 +1,7 @@
+import Metrics
 import RpcNet
+import Synchronization
+import Tracing
 
 /// RPC figures: unary latency, unary throughput with 64 calls in flight, server-streaming
 /// message rate, and connection set-up plus first call. Server and client each run on their own
@@ -6,7 +9,7 @@ import RpcNet
 struct RPCBenchmarks {
     let certs: String
     let roundTrips: Int
-    /// Which figures to measure: latency, throughput, stream, connect.
+    /// Which figures to measure: latency, throughput, stream, connect, interceptors.
     let parts: Set<String>
 
     func run() async throws {
@@ -17,6 +20,7 @@ struct RPCBenchmarks {
         if parts.contains("throughput") { try await throughput() }
         if parts.contains("stream") { try await stream() }
         if parts.contains("connect") { try await connect() }
+        if parts.contains("interceptors") { try await interceptors() }
     }
 
     /// One call in flight; with `busyPoll`, both reactors poll that long after each event
@@ -42,26 +46,79 @@ struct RPCBenchmarks {
     private func throughput() async throws {
         try await withServerAndClient { client, _ in
             let perWorker = max(roundTrips / 16, 100)
-            let clock = MonotonicClock()
-            let started = clock.now
             let usage = ProcessUsage.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for _ in 0..<64 {
-                    group.addTask {
-                        for _ in 0..<perWorker {
-                            _ = try await client.unary("Bench.echo", [UInt8](repeating: 7, count: 64))
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
-            let seconds = started.duration(to: clock.now).seconds
-            say(
-                String(
-                    format: "RPC unary calls/s, 64 in flight on one connection: %10.0f calls/s",
-                    Double(64 * perWorker) / seconds))
+            let rate = try await Self.callsPerSecond(client, perWorker: perWorker)
+            say(String(format: "RPC unary calls/s, 64 in flight on one connection: %10.0f calls/s", rate))
             say("  " + ProcessUsage.perOperation(since: usage, operations: 64 * perWorker))
         }
+    }
+
+    /// Unary calls per second with 64 in flight, each of the 64 making `perWorker` calls.
+    private static func callsPerSecond(_ client: RPCClient, perWorker: Int) async throws -> Double {
+        let clock = MonotonicClock()
+        let started = clock.now
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    for _ in 0..<perWorker {
+                        _ = try await client.unary("Bench.echo", [UInt8](repeating: 7, count: 64))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return Double(64 * perWorker) / started.duration(to: clock.now).seconds
+    }
+
+    /// What interceptors cost: unary calls/s with 64 in flight and none installed, with one
+    /// interceptor on each side that only calls `next`, and with the metrics and tracing
+    /// interceptors on both sides (recording into swift-metrics' and swift-distributed-tracing's
+    /// no-op backends, so the figure is RpcNet's share, not a backend's). The three alternate
+    /// over five rounds on fresh servers; medians and ratios to none.
+    private func interceptors() async throws {
+        let variants: [(name: String, server: [any ServerInterceptor], client: [any ClientInterceptor])] = [
+            ("none", [], []),
+            ("empty chain (1 pass-through each side)", [PassThroughServer()], [PassThroughClient()]),
+            (
+                "metrics + tracing (no-op backends)",
+                [
+                    ServerMetricsInterceptor(factory: NOOPMetricsHandler.instance),
+                    ServerTracingInterceptor(tracer: NoOpTracer()),
+                ],
+                [
+                    ClientMetricsInterceptor(factory: NOOPMetricsHandler.instance),
+                    ClientTracingInterceptor(tracer: NoOpTracer()),
+                ]
+            ),
+        ]
+        var rates = Array(repeating: [Double](), count: variants.count)
+        let perWorker = max(roundTrips / 16, 100)
+        for _ in 0..<5 {
+            for (index, variant) in variants.enumerated() {
+                let measured = Mutex<Double>(0)
+                try await withServerAndClient(serverInterceptors: variant.server, clientInterceptors: variant.client) {
+                    client, _ in
+                    _ = try await Self.callsPerSecond(client, perWorker: perWorker / 10)
+                    let rate = try await Self.callsPerSecond(client, perWorker: perWorker)
+                    measured.withLock { $0 = rate }
+                }
+                rates[index].append(measured.withLock { $0 })
+            }
+        }
+        let baseline = median(rates[0])
+        for (index, variant) in variants.enumerated() {
+            let values = rates[index]
+            say(
+                String(
+                    format: "RPC unary calls/s, 64 in flight, interceptors: %@ median %8.0f (%6.0f–%6.0f), %.3f× none",
+                    variant.name.padding(toLength: 40, withPad: " ", startingAt: 0), median(values),
+                    values.min() ?? 0, values.max() ?? 0, median(values) / baseline))
+        }
+    }
+
+    private func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
     }
 
     private func stream() async throws {
@@ -101,7 +158,8 @@ struct RPCBenchmarks {
 
     /// Runs `body` on the client reactor with a client for a fresh server; `connect` makes more clients.
     private func withServerAndClient(
-        busyPoll: Duration = .zero,
+        busyPoll: Duration = .zero, serverInterceptors: [any ServerInterceptor] = [],
+        clientInterceptors: [any ClientInterceptor] = [],
         _ body: @escaping @Sendable (RPCClient, @escaping @Sendable () -> RPCClient) async throws -> Void
     ) async throws {
         let serverReactor = try Reactor.start(name: "rpc-server", busyPollWindow: busyPoll)
@@ -112,7 +170,9 @@ struct RPCBenchmarks {
                 certificateChainFile: "\(certs)/server.pem", privateKeyFile: "\(certs)/server-key.pem"))
         let dialer = try await QUICEndpoint.client(
             reactor: clientReactor, configuration: .client(trustedCAFile: "\(certs)/ca.pem"))
-        let server = RPCServer()
+        var serverConfiguration = RPCServer.Configuration()
+        serverConfiguration.interceptors = serverInterceptors
+        let server = RPCServer(configuration: serverConfiguration)
         server.register("Bench.echo", unary: { request, _ in request })
         server.register(
             "Bench.stream",
@@ -126,6 +186,7 @@ struct RPCBenchmarks {
             // Every call carries a deadline, as production calls do: its cost is part of the figures.
             var configuration = RPCClient.Configuration()
             configuration.defaultTimeout = .seconds(5)
+            configuration.interceptors = clientInterceptors
             return RPCClient(dialer: dialer, address: address, serverName: "localhost", configuration: configuration)
         }
         let client = connect()
@@ -142,5 +203,21 @@ struct RPCBenchmarks {
         String(
             format: "%@ p50 %8.1f µs   p99 %8.1f µs", name.padding(toLength: 62, withPad: " ", startingAt: 0),
             samples.percentile(0.5), samples.percentile(0.99))
+    }
+}
+
+/// A server interceptor that only calls `next`: the cost of having a chain at all.
+private struct PassThroughServer: ServerInterceptor {
+    func intercept(_ call: ServerCall, next: @Sendable (ServerCall) async throws(RPCStatus) -> Void) async throws {
+        try await next(call)
+    }
+}
+
+/// A client interceptor that only calls `next`.
+private struct PassThroughClient: ClientInterceptor {
+    func intercept<Response: Sendable>(
+        _ call: ClientCall, next: @Sendable (ClientCall) async throws(RPCStatus) -> Response
+    ) async throws -> Response {
+        try await next(call)
     }
 }

@@ -21,7 +21,7 @@ struct RpcNetBench: AsyncParsableCommand {
     var certs = "certs"
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server)."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server)."
     )
     var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
@@ -59,7 +59,8 @@ struct RpcNetBench: AsyncParsableCommand {
         let rpcParts = Set(
             ["latency", "throughput", "stream", "connect"].filter {
                 chosen.contains("rpc") || chosen.contains("rpc-\($0)")
-            })
+            }
+                + (chosen.contains("rpc-interceptors") ? ["interceptors"] : []))
         if !rpcParts.isEmpty {
             try await RPCBenchmarks(certs: certs, roundTrips: roundTrips, parts: rpcParts).run()
             say("")
