@@ -12,6 +12,10 @@ public import Transports
 /// and timers are clock callbacks, so the membership owns no task or thread. Every datagram is
 /// opened, decoded and checked before it reaches the state machine; one that fails is dropped,
 /// counted by reason and logged (rate-limited), and never changes membership.
+///
+/// Every event is logged with the member it is about as metadata (`member`, `address`,
+/// `status`, `incarnation`, `tags` as `key=value,…`); the logger carries this member's own name
+/// as `local`.
 public final class ClusterMembership: Sendable {
     /// Settings of a member.
     public struct Configuration: Sendable {
@@ -66,13 +70,14 @@ public final class ClusterMembership: Sendable {
     private let boot = UInt64(max(Date().timeIntervalSince1970, 0) * 1e9) & VarInt.max
     private let state: Mutex<ShellState>
     private let metrics: MembershipMetrics
+    /// Drops are caused by peers, so their log lines are rate-limited per reason.
+    private let dropLog: LogRateLimiter
 
     private struct ShellState {
         var instance: SWIMInstance
         var timer: (id: ScheduledTimer, at: MonotonicInstant)?
         var replay: [String: ReplayRecord] = [:]
         var statistics = MembershipStatistics()
-        var lastDropLog: [GossipDropReason: MonotonicInstant] = [:]
         var joinWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiterID: UInt64 = 0
         var running = false
@@ -92,9 +97,10 @@ public final class ClusterMembership: Sendable {
         self.sealer = GossipSealer(keys: configuration.keys)
         self.hub = EventHub(capacity: configuration.eventBufferSize)
         var logger = logger
-        logger[metadataKey: "member"] = "\(configuration.name)"
+        logger[metadataKey: "local"] = "\(configuration.name)"
         self.logger = logger
         self.metrics = MembershipMetrics(member: configuration.name)
+        self.dropLog = LogRateLimiter(clock: clock)
         let address = try Self.advertisedAddress(configuration, bound: transport.localAddress)
         self.address = address
         let budget = min(configuration.settings.maxDatagramSize, transport.maxDatagramSize) - sealer.overhead
@@ -373,7 +379,7 @@ public final class ClusterMembership: Sendable {
         do throws(GossipDropReason) {
             packet = try open(datagram)
         } catch {
-            dropped(datagram, reason: error, now: now)
+            dropped(datagram, reason: error)
             return
         }
         enum Admission {
@@ -402,10 +408,10 @@ public final class ClusterMembership: Sendable {
         case .accepted:
             break
         case .refused(let reason):
-            dropped(datagram, reason: reason, now: now)
+            dropped(datagram, reason: reason, sender: packet.sender)
             return
         case .nameInUse(let holder):
-            dropped(datagram, reason: .nameConflict, now: now)
+            dropped(datagram, reason: .nameConflict, sender: packet.sender)
             answerNameConflict(holder: holder, to: datagram.source, now: now)
             return
         }
@@ -434,19 +440,22 @@ public final class ClusterMembership: Sendable {
         return packet
     }
 
-    private func dropped(_ datagram: Datagram, reason: GossipDropReason, now: MonotonicInstant) {
+    /// Counts and logs a datagram refused for `reason`; `sender` is the member name it claims,
+    /// when it could be read.
+    private func dropped(_ datagram: Datagram, reason: GossipDropReason, sender: String? = nil) {
         metrics.dropped(reason).increment()
-        let log = state.withLock { state in
-            state.statistics.dropped[reason, default: 0] += 1
-            if let last = state.lastDropLog[reason], last.duration(to: now) < .seconds(10) { return false }
-            state.lastDropLog[reason] = now
-            return true
-        }
-        if log {
-            logger.warning(
-                "dropped gossip datagram (further ones for the next 10 s are only counted)",
-                metadata: ["reason": "\(reason.rawValue)", "from": "\(datagram.source)"])
-        }
+        state.withLock { $0.statistics.dropped[reason, default: 0] += 1 }
+        dropLog.log(
+            .warning, kind: reason.rawValue, "dropped gossip datagram",
+            metadata: Self.metadata(ofDrop: datagram, reason: reason, sender: sender), to: logger)
+    }
+
+    private static func metadata(ofDrop datagram: Datagram, reason: GossipDropReason, sender: String?)
+        -> Logger.Metadata
+    {
+        var metadata: Logger.Metadata = ["reason": "\(reason)", "address": "\(datagram.source)"]
+        if let sender { metadata["member"] = "\(sender)" }
+        return metadata
     }
 
     /// Runs `body` on the state machine and a tick, then sends, publishes and re-arms the timer.
@@ -490,11 +499,11 @@ public final class ClusterMembership: Sendable {
                 try transport.send(payload, to: destination)
                 metrics.sent.increment()
             } catch {
-                logger.debug("gossip send failed", metadata: ["to": "\(destination)", "error": "\(error)"])
+                logger.debug("gossip send failed", metadata: ["address": "\(destination)", "reason": "\(error)"])
             }
         }
         for event in events {
-            log(event)
+            logger.log(level: event.logLevel, event.logMessage, metadata: event.logMetadata)
             hub.publish(event)
         }
         for waiter in joined { waiter.continuation.resume() }
@@ -517,13 +526,6 @@ public final class ClusterMembership: Sendable {
         }
         perform { _, _ in [] }
     }
-
-    private func log(_ event: ClusterEvent) {
-        switch event {
-        case .nodeFailed, .partitionDetected: logger.warning("\(event)")
-        default: logger.info("\(event)")
-        }
-    }
 }
 
 /// Counters of a membership.
@@ -535,7 +537,7 @@ public struct MembershipStatistics: Sendable, Equatable {
     /// Gossip datagrams accepted.
     public var received = 0
     /// Datagrams dropped, by reason (`oversized`, `malformed`, `unauthenticated`, `replayed`,
-    /// `foreign`).
+    /// `foreign`, `nameConflict`).
     public var dropped: [String: Int] = [:]
     /// Probes started, and those that failed (direct and indirect).
     public var probes = 0

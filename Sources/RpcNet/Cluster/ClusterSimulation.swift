@@ -45,6 +45,9 @@ public final class ClusterSimulation {
     /// would only flood the test output.
     public static let quiet = Logger(label: "rpcnet.cluster.simulation") { _ in SwiftLogNoOpLogHandler() }
 
+    /// The logger of members added from now on; ``quiet`` unless a test wants their lines.
+    public var logger = ClusterSimulation.quiet
+
     /// Adds member `name` on host `index` and starts it, joining through `seeds`.
     @discardableResult
     public func add(
@@ -57,7 +60,7 @@ public final class ClusterSimulation {
         configuration.keys = keys
         configuration.randomSeed = seed &+ UInt64(index) &* 7919
         let membership = try ClusterMembership(
-            configuration: configuration, transport: endpoint, clock: clock, logger: Self.quiet)
+            configuration: configuration, transport: endpoint, clock: clock, logger: logger)
         members[name] = membership
         endpoints[name] = endpoint
         eventStreams[name] = membership.events
