@@ -1,7 +1,7 @@
 public import Transports
 
 /// What the cluster believes about a member (SWIM §4.2, with Lifeguard's refinements).
-public enum MemberStatus: UInt8, Sendable, Hashable, CustomStringConvertible {
+public enum MemberStatus: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Answering probes, or refuted every suspicion.
     case alive = 0
     /// A probe failed; the member has until its suspicion times out to refute.

@@ -1,4 +1,5 @@
 public import Logging
+public import Metrics
 public import Transports
 
 /// A whole cluster of memberships on a ``SimulatedNetwork`` and a ``VirtualClock``: timers,
@@ -22,6 +23,11 @@ public final class ClusterSimulation {
     public let seed: UInt64
     /// Settings given to members added from now on.
     public var settings = SWIMSettings()
+    /// How the metrics of members added from now on are named.
+    public var metricsNaming = MetricsNaming()
+    /// What makes the metrics of members added from now on: a test's own factory keeps its
+    /// measurements apart from other tests in the same process.
+    public var metricsFactory: any MetricsFactory = MetricsSystem.factory
 
     /// A simulation whose links behave as `conditions` unless changed on ``network``.
     public init(seed: UInt64, conditions: LinkConditions = LinkConditions(latency: .microseconds(200))) {
@@ -59,8 +65,10 @@ public final class ClusterSimulation {
         configuration.settings = settings
         configuration.keys = keys
         configuration.randomSeed = seed &+ UInt64(index) &* 7919
+        configuration.metricsNaming = metricsNaming
         let membership = try ClusterMembership(
-            configuration: configuration, transport: endpoint, clock: clock, logger: logger)
+            configuration: configuration, transport: endpoint, clock: clock, logger: logger,
+            metricsFactory: metricsFactory)
         members[name] = membership
         endpoints[name] = endpoint
         eventStreams[name] = membership.events

@@ -65,6 +65,26 @@ enum GossipMessage: Equatable, Sendable {
     /// A seed's answer to a join under a name a live member holds at another address: the
     /// joiner must not take the name (it would move the member's entry to itself).
     case nameInUse(holder: SocketAddress)
+
+    /// The kinds of message, as metrics and logs name them.
+    enum Kind: String, CaseIterable, Sendable, CustomStringConvertible {
+        case ping, pingRequest, ack, nack, sync, gossip, nameInUse
+
+        var description: String { rawValue }
+    }
+
+    /// This message's kind.
+    var kind: Kind {
+        switch self {
+        case .ping: .ping
+        case .pingRequest: .pingRequest
+        case .ack: .ack
+        case .nack: .nack
+        case .sync: .sync
+        case .gossip: .gossip
+        case .nameInUse: .nameInUse
+        }
+    }
 }
 
 /// One gossip datagram before encryption: who sent it, when, the message and the updates.
