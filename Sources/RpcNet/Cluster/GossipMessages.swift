@@ -66,11 +66,23 @@ enum GossipMessage: Equatable, Sendable {
     /// joiner must not take the name (it would move the member's entry to itself).
     case nameInUse(holder: SocketAddress)
 
-    /// The kinds of message, as metrics and logs name them.
-    enum Kind: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// The kinds of message. The raw values number them from 0 in declaration order, so
+    /// per-kind metrics are an array lookup for every datagram.
+    enum Kind: Int, CaseIterable, Sendable, CustomStringConvertible {
         case ping, pingRequest, ack, nack, sync, gossip, nameInUse
 
-        var description: String { rawValue }
+        /// The name metrics and logs use: the case's name.
+        var description: String {
+            switch self {
+            case .ping: "ping"
+            case .pingRequest: "pingRequest"
+            case .ack: "ack"
+            case .nack: "nack"
+            case .sync: "sync"
+            case .gossip: "gossip"
+            case .nameInUse: "nameInUse"
+            }
+        }
     }
 
     /// This message's kind.

@@ -38,12 +38,13 @@ struct MembershipMetrics: Sendable {
     /// (SWIM §4.2). Each one also raises its local health multiplier (Lifeguard §4.3).
     private let refutations: Counter
     /// `rpcnet.membership.datagrams.sent` by `kind` (`ping`, `pingRequest`, `ack`, `nack`,
-    /// `sync`, `gossip`, `nameInUse`): gossip datagrams the transport accepted to send.
-    private let sent: [GossipMessage.Kind: Counter]
+    /// `sync`, `gossip`, `nameInUse`): gossip datagrams the transport accepted to send. Indexed
+    /// by the kind's raw value, as every datagram counts.
+    private let sent: [Counter]
     /// `rpcnet.membership.datagrams.received` by `kind`: gossip datagrams that passed every
     /// check (size, cluster key, decoding, replay window, sender name) and reached the state
-    /// machine.
-    private let received: [GossipMessage.Kind: Counter]
+    /// machine. Indexed by the kind's raw value.
+    private let received: [Counter]
     /// `rpcnet.membership.datagrams.dropped` by `reason` (`oversized`, `malformed`,
     /// `unauthenticated`, `replayed`, `foreign`, `nameConflict`, see ``GossipDropReason``):
     /// datagrams refused before they could change anything.
@@ -66,19 +67,24 @@ struct MembershipMetrics: Sendable {
         localHealth = Gauge(label: label("local_health"), dimensions: memberDimension, factory: factory)
         suspicions = table("origin") { Counter(label: label("suspicions"), dimensions: $0, factory: factory) }
         refutations = Counter(label: label("refutations"), dimensions: memberDimension, factory: factory)
-        sent = table("kind") { Counter(label: label("datagrams.sent"), dimensions: $0, factory: factory) }
-        received = table("kind") { Counter(label: label("datagrams.received"), dimensions: $0, factory: factory) }
+        func byKind(_ what: String) -> [Counter] {
+            GossipMessage.Kind.allCases.map {
+                Counter(label: label(what), dimensions: memberDimension + [("kind", "\($0)")], factory: factory)
+            }
+        }
+        sent = byKind("datagrams.sent")
+        received = byKind("datagrams.received")
         dropped = table("reason") { Counter(label: label("datagrams.dropped"), dimensions: $0, factory: factory) }
     }
 
     /// A datagram carrying `kind` went out.
     func sent(_ kind: GossipMessage.Kind) {
-        sent[kind]!.increment()
+        sent[kind.rawValue].increment()
     }
 
     /// A datagram carrying `kind` was accepted.
     func received(_ kind: GossipMessage.Kind) {
-        received[kind]!.increment()
+        received[kind.rawValue].increment()
     }
 
     /// A datagram was dropped for `reason`.
