@@ -25,8 +25,11 @@ final class CapturedLog: Sendable {
             set { metadata[key] = newValue }
         }
 
+        /// Keeps the line with the logger's metadata and the line's own, as a real handler
+        /// prints them.
         func log(event: LogEvent) {
-            log.lines.withLock { $0.append(("\(event.message)", event.metadata ?? [:])) }
+            let metadata = metadata.merging(event.metadata ?? [:]) { $1 }
+            log.lines.withLock { $0.append(("\(event.message)", metadata)) }
         }
     }
 }

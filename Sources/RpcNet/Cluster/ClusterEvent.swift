@@ -19,13 +19,15 @@ public enum ClusterEvent: Sendable, Equatable, CustomStringConvertible {
     /// (``ClusterMembership/members``) is the way to resynchronise.
     case lagged(dropped: Int)
 
+    /// The event as one line: its case, then the member as ``ClusterMember/description`` prints it.
     public var description: String {
         switch self {
         case .nodeJoined(let member): "nodeJoined(\(member))"
         case .nodeLeft(let member): "nodeLeft(\(member))"
         case .nodeFailed(let member): "nodeFailed(\(member))"
         case .nodeRecovered(let member): "nodeRecovered(\(member))"
-        case .nodeTagsUpdated(let member, let previous): "nodeTagsUpdated(\(member), previous: \(previous))"
+        case .nodeTagsUpdated(let member, let previous):
+            "nodeTagsUpdated(\(member), previous: \(previous.isEmpty ? "none" : TagFilter.format(previous)))"
         case .partitionDetected(let status): "partitionDetected(\(status))"
         case .partitionHealed(let reachable, let known): "partitionHealed(reachable: \(reachable) of \(known))"
         case .lagged(let dropped): "lagged(dropped: \(dropped))"
@@ -47,6 +49,7 @@ public struct PartitionStatus: Sendable, Equatable, CustomStringConvertible {
     /// Whether this member is on the side that holds at most half of the known members.
     public var isMinority: Bool
 
+    /// `reachable of known reachable, minority side` (or `majority side`).
     public var description: String {
         "\(reachable) of \(known) reachable, \(isMinority ? "minority" : "majority") side"
     }

@@ -1,7 +1,7 @@
 public import Transports
 
 /// What the cluster believes about a member (SWIM §4.2, with Lifeguard's refinements).
-public enum MemberStatus: UInt8, Sendable, Hashable, CustomStringConvertible {
+public enum MemberStatus: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// Answering probes, or refuted every suspicion.
     case alive = 0
     /// A probe failed; the member has until its suspicion times out to refute.
@@ -11,6 +11,7 @@ public enum MemberStatus: UInt8, Sendable, Hashable, CustomStringConvertible {
     /// Left gracefully. Kept as a tombstone for a while.
     case left = 3
 
+    /// `alive`, `suspect`, `failed` or `left`.
     public var description: String {
         switch self {
         case .alive: "alive"
@@ -59,7 +60,8 @@ public struct ClusterMember: Sendable, Hashable, CustomStringConvertible {
         filter.allSatisfy { tags[$0.key] == $0.value }
     }
 
+    /// `name@address status #incarnation key=value,…`, e.g. `w1@10.0.0.2:7946 alive #3 role=worker`.
     public var description: String {
-        "\(name)@\(address) \(status) #\(incarnation)\(tags.isEmpty ? "" : " \(tags.sorted { $0.key < $1.key })")"
+        "\(name)@\(address) \(status) #\(incarnation)\(tags.isEmpty ? "" : " \(TagFilter.format(tags))")"
     }
 }

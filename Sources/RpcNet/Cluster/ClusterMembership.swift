@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-import Metrics
+public import Metrics
 import Synchronization
 public import Transports
 
@@ -12,6 +12,11 @@ public import Transports
 /// and timers are clock callbacks, so the membership owns no task or thread. Every datagram is
 /// opened, decoded and checked before it reaches the state machine; one that fails is dropped,
 /// counted by reason and logged (rate-limited), and never changes membership.
+///
+/// Every event is logged with the member it is about as metadata (`member`, `address`,
+/// `status`, `incarnation`, `tags` as `key=value,…`); the logger carries this member's own name
+/// as `local`. The membership's swift-metrics instruments are described in
+/// ``Configuration/metricsNaming``.
 public final class ClusterMembership: Sendable {
     /// Settings of a member.
     public struct Configuration: Sendable {
@@ -41,6 +46,19 @@ public final class ClusterMembership: Sendable {
         /// address the kernel would use towards the first seed, with the transport's port. A
         /// wildcard without an advertise address or seeds is refused: nobody could reach it.
         public var advertiseAddress: SocketAddress?
+        /// How the membership's swift-metrics instruments are named: `rpcnet.membership.<what>`
+        /// behind the naming's prefix, each with the dimension `member` (this member's name):
+        ///
+        /// - `members` (gauge, by `status`: `alive`, `suspect`, `failed`, `left`): members known
+        ///   here, this one and tombstones included;
+        /// - `probes` (counter, by `kind`: `direct`, `indirect`): probes run (SWIM §3.1);
+        /// - `probe.round_trip` (timer, by `kind`): how long probes' targets took to answer;
+        /// - `local_health` (gauge): Lifeguard's local health multiplier (§4.3), 0 when healthy;
+        /// - `suspicions` (counter, by `origin`: `local`, `remote`): members that turned suspect;
+        /// - `refutations` (counter): suspicions and other news about this member it refuted;
+        /// - `datagrams.sent`, `datagrams.received` (counters, by message `kind`) and
+        ///   `datagrams.dropped` (counter, by `reason`).
+        public var metricsNaming = MetricsNaming()
 
         /// A configuration for the member `name`.
         public init(name: String, tags: [String: String] = [:]) {
@@ -66,13 +84,16 @@ public final class ClusterMembership: Sendable {
     private let boot = UInt64(max(Date().timeIntervalSince1970, 0) * 1e9) & VarInt.max
     private let state: Mutex<ShellState>
     private let metrics: MembershipMetrics
+    /// Drops are caused by peers, so their log lines are rate-limited per reason.
+    private let dropLog: LogRateLimiter
 
     private struct ShellState {
         var instance: SWIMInstance
         var timer: (id: ScheduledTimer, at: MonotonicInstant)?
         var replay: [String: ReplayRecord] = [:]
         var statistics = MembershipStatistics()
-        var lastDropLog: [GossipDropReason: MonotonicInstant] = [:]
+        /// What the gauges last recorded.
+        var health: MembershipHealth?
         var joinWaiters: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiterID: UInt64 = 0
         var running = false
@@ -80,9 +101,11 @@ public final class ClusterMembership: Sendable {
     }
 
     /// Creates a member on `transport`; call ``start()`` (or ``join(seeds:)``) to take part.
+    /// Its metrics are made by `metricsFactory` (by default the one `MetricsSystem` was
+    /// bootstrapped with).
     public init(
         configuration: Configuration, transport: any DatagramTransport, clock: any NetworkClock = MonotonicClock(),
-        logger: Logger = Logger(label: "rpcnet.cluster")
+        logger: Logger = Logger(label: "rpcnet.cluster"), metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) throws(ClusterConfigurationError) {
         try configuration.validate(maxDatagramSize: transport.maxDatagramSize)
         self.name = configuration.name
@@ -92,9 +115,11 @@ public final class ClusterMembership: Sendable {
         self.sealer = GossipSealer(keys: configuration.keys)
         self.hub = EventHub(capacity: configuration.eventBufferSize)
         var logger = logger
-        logger[metadataKey: "member"] = "\(configuration.name)"
+        logger[metadataKey: "local"] = "\(configuration.name)"
         self.logger = logger
-        self.metrics = MembershipMetrics(member: configuration.name)
+        self.metrics = MembershipMetrics(
+            member: configuration.name, naming: configuration.metricsNaming, factory: metricsFactory)
+        self.dropLog = LogRateLimiter(clock: clock)
         let address = try Self.advertisedAddress(configuration, bound: transport.localAddress)
         self.address = address
         let budget = min(configuration.settings.maxDatagramSize, transport.maxDatagramSize) - sealer.overhead
@@ -373,7 +398,7 @@ public final class ClusterMembership: Sendable {
         do throws(GossipDropReason) {
             packet = try open(datagram)
         } catch {
-            dropped(datagram, reason: error, now: now)
+            dropped(datagram, reason: error)
             return
         }
         enum Admission {
@@ -402,14 +427,14 @@ public final class ClusterMembership: Sendable {
         case .accepted:
             break
         case .refused(let reason):
-            dropped(datagram, reason: reason, now: now)
+            dropped(datagram, reason: reason, sender: packet.sender)
             return
         case .nameInUse(let holder):
-            dropped(datagram, reason: .nameConflict, now: now)
+            dropped(datagram, reason: .nameConflict, sender: packet.sender)
             answerNameConflict(holder: holder, to: datagram.source, now: now)
             return
         }
-        metrics.received.increment()
+        metrics.received(packet.message.kind)
         perform { instance, now in
             instance.receive(packet, from: datagram.source, now: now, size: datagram.payload.count)
         }
@@ -434,26 +459,31 @@ public final class ClusterMembership: Sendable {
         return packet
     }
 
-    private func dropped(_ datagram: Datagram, reason: GossipDropReason, now: MonotonicInstant) {
-        metrics.dropped(reason).increment()
-        let log = state.withLock { state in
-            state.statistics.dropped[reason, default: 0] += 1
-            if let last = state.lastDropLog[reason], last.duration(to: now) < .seconds(10) { return false }
-            state.lastDropLog[reason] = now
-            return true
-        }
-        if log {
-            logger.warning(
-                "dropped gossip datagram (further ones for the next 10 s are only counted)",
-                metadata: ["reason": "\(reason.rawValue)", "from": "\(datagram.source)"])
-        }
+    /// Counts and logs a datagram refused for `reason`; `sender` is the member name it claims,
+    /// when it could be read.
+    private func dropped(_ datagram: Datagram, reason: GossipDropReason, sender: String? = nil) {
+        metrics.dropped(reason)
+        state.withLock { $0.statistics.dropped[reason, default: 0] += 1 }
+        dropLog.log(
+            .warning, kind: reason.rawValue, "dropped gossip datagram",
+            metadata: Self.metadata(ofDrop: datagram, reason: reason, sender: sender), to: logger)
+    }
+
+    private static func metadata(ofDrop datagram: Datagram, reason: GossipDropReason, sender: String?)
+        -> Logger.Metadata
+    {
+        var metadata: Logger.Metadata = ["reason": "\(reason)", "address": "\(datagram.source)"]
+        if let sender { metadata["member"] = "\(sender)" }
+        return metadata
     }
 
     /// Runs `body` on the state machine and a tick, then sends, publishes and re-arms the timer.
     private func perform(_ body: (inout SWIMInstance, MonotonicInstant) -> [SWIMDirective]) {
         let now = clock.now
-        var outgoing: [(payload: [UInt8], destination: SocketAddress)] = []
+        var outgoing: [(payload: [UInt8], destination: SocketAddress, kind: GossipMessage.Kind)] = []
         var events: [ClusterEvent] = []
+        var observations: [SWIMObservation] = []
+        var health: MembershipHealth?
         var joined: [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] = []
         let rearm: (cancel: ScheduledTimer?, at: MonotonicInstant?) = state.withLock { state in
             guard !state.stopped else { return (nil, nil) }
@@ -464,10 +494,18 @@ public final class ClusterMembership: Sendable {
                 case .send(let message, let updates, let destination):
                     let packet = GossipPacket(
                         sender: name, boot: boot, sentAt: now.nanoseconds, message: message, updates: updates)
-                    outgoing.append((sealer.seal(GossipCodec.encode(packet)), destination))
+                    outgoing.append((sealer.seal(GossipCodec.encode(packet)), destination, message.kind))
                 case .event(let event):
                     events.append(event)
+                case .observe(let observation):
+                    observations.append(observation)
                 }
+            }
+            let current = MembershipHealth(
+                members: state.instance.memberCounts, localHealth: state.instance.localHealth)
+            if current != state.health {
+                state.health = current
+                health = current
             }
             state.statistics.sent += outgoing.count
             state.statistics.sentBytes += outgoing.reduce(0) { $0 + $1.payload.count }
@@ -485,16 +523,20 @@ public final class ClusterMembership: Sendable {
         }
         if let cancel = rearm.cancel { clock.cancel(cancel) }
         if let at = rearm.at { arm(at: at) }
-        for (payload, destination) in outgoing {
+        for (payload, destination, kind) in outgoing {
             do {
                 try transport.send(payload, to: destination)
-                metrics.sent.increment()
+                metrics.sent(kind)
             } catch {
-                logger.debug("gossip send failed", metadata: ["to": "\(destination)", "error": "\(error)"])
+                logger.debug(
+                    "gossip send failed",
+                    metadata: ["address": "\(destination)", "kind": "\(kind)", "reason": "\(error)"])
             }
         }
+        for observation in observations { metrics.record(observation) }
+        if let health { metrics.record(health) }
         for event in events {
-            log(event)
+            logger.log(level: event.logLevel, event.logMessage, metadata: event.logMetadata)
             hub.publish(event)
         }
         for waiter in joined { waiter.continuation.resume() }
@@ -517,13 +559,6 @@ public final class ClusterMembership: Sendable {
         }
         perform { _, _ in [] }
     }
-
-    private func log(_ event: ClusterEvent) {
-        switch event {
-        case .nodeFailed, .partitionDetected: logger.warning("\(event)")
-        default: logger.info("\(event)")
-        }
-    }
 }
 
 /// Counters of a membership.
@@ -535,7 +570,7 @@ public struct MembershipStatistics: Sendable, Equatable {
     /// Gossip datagrams accepted.
     public var received = 0
     /// Datagrams dropped, by reason (`oversized`, `malformed`, `unauthenticated`, `replayed`,
-    /// `foreign`).
+    /// `foreign`, `nameConflict`).
     public var dropped: [String: Int] = [:]
     /// Probes started, and those that failed (direct and indirect).
     public var probes = 0

@@ -1,4 +1,5 @@
 public import Logging
+public import Metrics
 public import Transports
 
 /// A whole cluster of memberships on a ``SimulatedNetwork`` and a ``VirtualClock``: timers,
@@ -22,6 +23,11 @@ public final class ClusterSimulation {
     public let seed: UInt64
     /// Settings given to members added from now on.
     public var settings = SWIMSettings()
+    /// How the metrics of members added from now on are named.
+    public var metricsNaming = MetricsNaming()
+    /// What makes the metrics of members added from now on: a test's own factory keeps its
+    /// measurements apart from other tests in the same process.
+    public var metricsFactory: any MetricsFactory = MetricsSystem.factory
 
     /// A simulation whose links behave as `conditions` unless changed on ``network``.
     public init(seed: UInt64, conditions: LinkConditions = LinkConditions(latency: .microseconds(200))) {
@@ -45,6 +51,9 @@ public final class ClusterSimulation {
     /// would only flood the test output.
     public static let quiet = Logger(label: "rpcnet.cluster.simulation") { _ in SwiftLogNoOpLogHandler() }
 
+    /// The logger of members added from now on; ``quiet`` unless a test wants their lines.
+    public var logger = ClusterSimulation.quiet
+
     /// Adds member `name` on host `index` and starts it, joining through `seeds`.
     @discardableResult
     public func add(
@@ -56,8 +65,10 @@ public final class ClusterSimulation {
         configuration.settings = settings
         configuration.keys = keys
         configuration.randomSeed = seed &+ UInt64(index) &* 7919
+        configuration.metricsNaming = metricsNaming
         let membership = try ClusterMembership(
-            configuration: configuration, transport: endpoint, clock: clock, logger: Self.quiet)
+            configuration: configuration, transport: endpoint, clock: clock, logger: logger,
+            metricsFactory: metricsFactory)
         members[name] = membership
         endpoints[name] = endpoint
         eventStreams[name] = membership.events

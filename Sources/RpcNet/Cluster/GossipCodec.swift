@@ -1,7 +1,7 @@
 import Transports
 
 /// Why a gossip datagram was dropped; each reason has its own counter.
-enum GossipDropReason: String, Error, Sendable, CaseIterable {
+enum GossipDropReason: String, Error, Sendable, CaseIterable, CustomStringConvertible {
     /// Larger than the configured datagram size.
     case oversized
     /// Not a well-formed `rpcnet-gossip/1` datagram.
@@ -16,6 +16,8 @@ enum GossipDropReason: String, Error, Sendable, CaseIterable {
     /// A join under a name a live member holds at another address (answered with
     /// `nameInUse`).
     case nameConflict
+
+    var description: String { rawValue }
 }
 
 /// The byte layout of gossip datagrams (docs/PROTOCOL.md, "Gossip"): QUIC varints for numbers

@@ -65,6 +65,38 @@ enum GossipMessage: Equatable, Sendable {
     /// A seed's answer to a join under a name a live member holds at another address: the
     /// joiner must not take the name (it would move the member's entry to itself).
     case nameInUse(holder: SocketAddress)
+
+    /// The kinds of message. The raw values number them from 0 in declaration order, so
+    /// per-kind metrics are an array lookup for every datagram.
+    enum Kind: Int, CaseIterable, Sendable, CustomStringConvertible {
+        case ping, pingRequest, ack, nack, sync, gossip, nameInUse
+
+        /// The name metrics and logs use: the case's name.
+        var description: String {
+            switch self {
+            case .ping: "ping"
+            case .pingRequest: "pingRequest"
+            case .ack: "ack"
+            case .nack: "nack"
+            case .sync: "sync"
+            case .gossip: "gossip"
+            case .nameInUse: "nameInUse"
+            }
+        }
+    }
+
+    /// This message's kind.
+    var kind: Kind {
+        switch self {
+        case .ping: .ping
+        case .pingRequest: .pingRequest
+        case .ack: .ack
+        case .nack: .nack
+        case .sync: .sync
+        case .gossip: .gossip
+        case .nameInUse: .nameInUse
+        }
+    }
 }
 
 /// One gossip datagram before encryption: who sent it, when, the message and the updates.

@@ -54,6 +54,7 @@ extension SWIMInstance {
             }
             record.state = MemberState(
                 name: member, address: address, status: .alive, incarnation: incarnation, tags: newTags)
+            statusCounts.move(from: previous.status, to: .alive)
             record.suspecters = []
             record.suspectedSince = nil
             members[member] = record
@@ -86,6 +87,8 @@ extension SWIMInstance {
                 dissemination.enqueue(update)
                 return
             }
+            let raised = record.state.status == .alive
+            statusCounts.move(from: record.state.status, to: .suspect)
             record.state.status = .suspect
             record.state.incarnation = incarnation
             record.suspecters = [from]
@@ -93,6 +96,7 @@ extension SWIMInstance {
             members[member] = record
             suspicions[member] = suspicionDeadline(for: record)
             dissemination.enqueue(update)
+            if raised { observe(.suspicion(from == name ? .local : .remote)) }
             // Someone else's probe failed: probe it ourselves at once, to confirm (and shorten
             // the timeout for everyone) or to clear it (``probeSoon(_:now:)``).
             if from != name, probe?.target != member { probeSoon(member, now: now) }
@@ -108,6 +112,7 @@ extension SWIMInstance {
                 apply(.suspect(name: member, incarnation: incarnation, from: from), from: sender, now: now)
                 return
             }
+            statusCounts.move(from: record.state.status, to: .failed)
             record.state.status = .failed
             record.state.incarnation = incarnation
             bury(&record, now: now)
@@ -117,6 +122,7 @@ extension SWIMInstance {
             guard var record = members[member], record.state.status != .left,
                 incarnation >= record.state.incarnation
             else { return }
+            statusCounts.move(from: record.state.status, to: .left)
             record.state.status = .left
             record.state.incarnation = incarnation
             bury(&record, now: now)
@@ -149,6 +155,7 @@ extension SWIMInstance {
                 }
                 var record = MemberRecord(
                     state: state, phi: newDetector(), verified: authenticated, answered: authenticated)
+                statusCounts.move(from: nil, to: .failed)
                 bury(&record, now: now)
                 return
             }
@@ -162,6 +169,7 @@ extension SWIMInstance {
     private mutating func admit(_ state: MemberState, now: MonotonicInstant) {
         members[state.name] = MemberRecord(
             state: state, phi: newDetector(), verified: authenticated, answered: authenticated)
+        statusCounts.move(from: nil, to: state.status)
         markActive(state.name)
         addToProbeOrder(state.name)
         emit(.nodeJoined(members[state.name]!.view(now: now)))
@@ -246,6 +254,7 @@ extension SWIMInstance {
         guard claimed < GossipCodec.incarnationCeiling else { return }
         incarnation = claimed + 1
         counters.refutations += 1
+        observe(.refutation)
         announceSelf()
     }
 

@@ -8,10 +8,11 @@ extension SWIMInstance {
         guard let target = nextProbeTarget(), let record = members[target] else { return }
         let sequence = newSequence()
         probe = Probe(
-            sequence: sequence, target: target, targetAddress: record.state.address,
+            sequence: sequence, target: target, targetAddress: record.state.address, sentAt: now,
             directDeadline: now.advanced(by: scaled(settings.probeTimeout)),
             periodEnd: now.advanced(by: scaled(settings.probeInterval)))
         counters.probes += 1
+        observe(.probe(.direct))
         // Buddy system (Lifeguard §4.5): a suspect hears of its suspicion from every prober,
         // even one whose copy of the news has used up its retransmissions, and refutes in its ack.
         let buddy: MemberUpdate? =
@@ -99,8 +100,9 @@ extension SWIMInstance {
     mutating func advanceProbe(now: MonotonicInstant) {
         guard var current = probe else { return }
         if !current.indirect, now >= current.directDeadline {
-            current.indirect = true
+            current.indirectSince = now
             current.helpers = pickNames(settings.indirectProbes, excluding: current.target)
+            if !current.helpers.isEmpty { observe(.probe(.indirect)) }
             for helper in current.helpers {
                 guard let address = members[helper]?.state.address else { continue }
                 send(
@@ -145,6 +147,11 @@ extension SWIMInstance {
             }
             probe = nil
             if direct || sender != current.target { noteAnswered(current.target, at: current.targetAddress) }
+            if sender == current.target {
+                observe(.probeAnswered(.direct, after: current.sentAt.duration(to: now)))
+            } else if let asked = current.indirectSince {
+                observe(.probeAnswered(.indirect, after: asked.duration(to: now)))
+            }
             if !current.indirect { adjustLocalHealth(by: -1) }
             // The target answered, yet we still suspect it: its refutation was lost on the way
             // (epidemics miss a member now and then, and a relayed ack carries none of its

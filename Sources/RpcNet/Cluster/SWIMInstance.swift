@@ -8,6 +8,8 @@ enum SWIMDirective: Equatable, Sendable {
     case send(GossipMessage, updates: [MemberUpdate], to: SocketAddress)
     /// Tell subscribers.
     case event(ClusterEvent)
+    /// Measure (see ``MembershipMetrics``).
+    case observe(SWIMObservation)
 }
 
 /// SWIM with Lifeguard as a pure state machine: datagrams and clock readings go in, datagrams
@@ -30,6 +32,8 @@ struct SWIMInstance {
 
     /// Everyone else this member knows of, tombstones included.
     var members: [String: MemberRecord] = [:]
+    /// ``members`` counted by status, kept in step with every status change.
+    var statusCounts = MemberStatusCounts()
     /// Lifeguard's local health multiplier (§4.3), 0 when healthy.
     var localHealth = 0
     /// Counters for statistics.
@@ -136,6 +140,13 @@ struct SWIMInstance {
 
     /// Members taking part in the protocol (alive or suspect), this one excluded.
     var activeCount: Int { activeNames.count }
+
+    /// Every known member counted by status, this one included.
+    var memberCounts: MemberStatusCounts {
+        var counts = statusCounts
+        counts[hasLeft ? .left : .alive] += 1
+        return counts
+    }
 
     /// This member as others see it.
     var selfMember: ClusterMember {
@@ -422,6 +433,10 @@ struct SWIMInstance {
         output.append(.event(event))
     }
 
+    mutating func observe(_ observation: SWIMObservation) {
+        output.append(.observe(observation))
+    }
+
     /// ceil(log10(n)) for n ≥ 1, the scale of SWIM's dissemination and Lifeguard's timeouts.
     static func ceilLog10(_ n: Int) -> Int {
         var digits = 0
@@ -592,12 +607,18 @@ struct Probe {
     var sequence: UInt64
     var target: String
     var targetAddress: SocketAddress
+    /// When the direct ping went out.
+    var sentAt: MonotonicInstant
     var directDeadline: MonotonicInstant
     var periodEnd: MonotonicInstant
-    var indirect = false
+    /// When the direct ping's timeout passed and helpers were asked; nil before.
+    var indirectSince: MonotonicInstant?
     /// The members asked to probe indirectly; only their acks and nacks count.
     var helpers: [String] = []
     var nackedBy: Set<String> = []
+
+    /// Whether the direct ping timed out and the probe went on through helpers.
+    var indirect: Bool { indirectSince != nil }
 
     /// Every helper answered that it could not reach the target either (Lifeguard §4.2).
     var allHelpersNacked: Bool { !helpers.isEmpty && nackedBy.count == helpers.count }

@@ -16,13 +16,15 @@ public enum ClusterClientError: Error, Sendable, Equatable, CustomStringConverti
         /// The failure, as an RPC status.
         public var status: RPCStatus
 
+        /// `worker: status`.
         public var description: String { "\(worker): \(status)" }
     }
 
+    /// The failure in words, with the filter as `key=value,…` text.
     public var description: String {
         switch self {
         case .noWorkerAvailable(let filter):
-            filter.isEmpty ? "no worker available" : "no worker available matching \(filter.sorted { $0.key < $1.key })"
+            filter.isEmpty ? "no worker available" : "no worker available matching \(TagFilter.format(filter))"
         case .invalidFilter(let text): "invalid tag filter \"\(text)\" (expected key=value[,key=value…])"
         case .exhausted(let attempts): "every attempt failed: \(attempts.map(\.description).joined(separator: "; "))"
         case .closed: "the cluster client is closed"

@@ -17,4 +17,10 @@ public enum TagFilter {
         }
         return filter
     }
+
+    /// `tags` as text ``parse(_:)`` reads back: `key=value` pairs in key order, separated by
+    /// commas (`label=gpu-a,role=worker`); empty for no tags. How logs and tools print tags.
+    public static func format(_ tags: [String: String]) -> String {
+        tags.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    }
 }

@@ -1,6 +1,7 @@
 public import Logging
+public import Metrics
 import Synchronization
-import Transports
+public import Transports
 
 /// The workers of a cluster, and which one a call should go to.
 ///
@@ -10,6 +11,14 @@ import Transports
 /// so a tag change is seen at once, a member that turns suspect, fails or leaves stops being
 /// handed out at once, and a recovered one comes back at once. What the registry keeps is the
 /// load: the calls and streams in flight to each worker through it, counted by ``WorkerLease``.
+///
+/// Its swift-metrics instruments, named `rpcnet.registry.<what>` by the ``MetricsNaming`` it is
+/// given, each with the dimension `member` (the name of ``membership``):
+///
+/// - `selections` (counter, by `outcome`: `selected`, `noWorkerAvailable`): calls of
+///   ``select(matching:excluding:)``;
+/// - `in_flight` (gauge, by `worker`): each worker's calls and streams in flight through this
+///   registry (``Worker/load``).
 public final class WorkerRegistry: Sendable {
     /// The membership workers are found in.
     public let membership: ClusterMembership
@@ -20,24 +29,37 @@ public final class WorkerRegistry: Sendable {
     private let logger: Logger
 
     private struct State {
+        /// Calls in flight by worker; idle workers have no entry.
         var load: [String: Int] = [:]
         var cursor = 0
         var random: SeededGenerator
+        var metrics: RegistryMetrics
+
+        /// Counts one more call to `worker`.
+        mutating func lease(_ worker: ClusterMember) -> Worker {
+            load[worker.name, default: 0] += 1
+            metrics.recordLoad(of: worker.name, in: load)
+            return Worker(member: worker, load: load[worker.name]!)
+        }
     }
 
     private let state: Mutex<State>
 
-    /// A registry of the members of `membership` tagged with `selector`.
+    /// A registry of the members of `membership` tagged with `selector`, whose metrics are
+    /// named by `metricsNaming` and made by `metricsFactory` (by default the one
+    /// `MetricsSystem` was bootstrapped with).
     public init(
         membership: ClusterMembership, strategy: LoadBalancingStrategy = .leastConnections,
         selector: [String: String] = ["role": "worker"], randomSeed: UInt64 = .random(in: 0...UInt64.max),
-        logger: Logger = Logger(label: "rpcnet.registry")
+        logger: Logger = Logger(label: "rpcnet.registry"), metricsNaming: MetricsNaming = MetricsNaming(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
     ) {
         self.membership = membership
         self.strategy = strategy
         self.selector = selector
         self.logger = logger
-        state = Mutex(State(random: SeededGenerator(seed: randomSeed)))
+        let metrics = RegistryMetrics(member: membership.name, naming: metricsNaming, factory: metricsFactory)
+        state = Mutex(State(random: SeededGenerator(seed: randomSeed), metrics: metrics))
     }
 
     /// The workers now, in name order, with their load: the pool status.
@@ -60,7 +82,10 @@ public final class WorkerRegistry: Sendable {
         matching filter: [String: String] = [:], excluding: Set<String> = []
     ) throws(ClusterClientError) -> WorkerLease {
         let members = candidates(matching: filter, excluding: excluding)
-        guard !members.isEmpty else { throw .noWorkerAvailable(filter: filter) }
+        guard !members.isEmpty else {
+            state.withLock { $0.metrics.selected(.noWorkerAvailable) }
+            throw .noWorkerAvailable(filter: filter)
+        }
         let worker = state.withLock { state -> Worker in
             let chosen: ClusterMember
             switch strategy {
@@ -76,8 +101,8 @@ public final class WorkerRegistry: Sendable {
                 chosen = members[idle[state.cursor % idle.count]]
                 state.cursor &+= 1
             }
-            state.load[chosen.name, default: 0] += 1
-            return Worker(member: chosen, load: state.load[chosen.name]!)
+            state.metrics.selected(.selected)
+            return state.lease(chosen)
         }
         logger.trace("selected worker", metadata: ["worker": "\(worker.name)", "load": "\(worker.load)"])
         return WorkerLease(worker: worker, registry: self)
@@ -87,12 +112,7 @@ public final class WorkerRegistry: Sendable {
     /// call to all of them.
     func leaseEach(matching filter: [String: String]) -> [WorkerLease] {
         let members = candidates(matching: filter, excluding: [])
-        let workers = state.withLock { state in
-            members.map { member -> Worker in
-                state.load[member.name, default: 0] += 1
-                return Worker(member: member, load: state.load[member.name]!)
-            }
-        }
+        let workers = state.withLock { state in members.map { state.lease($0) } }
         return workers.map { WorkerLease(worker: $0, registry: self) }
     }
 
@@ -101,6 +121,7 @@ public final class WorkerRegistry: Sendable {
         state.withLock { state in
             guard let current = state.load[name] else { return }
             state.load[name] = current > 1 ? current - 1 : nil
+            state.metrics.recordLoad(of: name, in: state.load)
         }
     }
 
