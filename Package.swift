@@ -8,6 +8,13 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// A C library the glue links, declared with its module map in `Sources/CRpcNet/System/<name>`
+/// (docs/ARCHITECTURE.md): flags from `pkgConfig` where the library ships a `.pc` file, and the
+/// packages that provide it, which SwiftPM names when the `.pc` file is missing.
+func systemLibrary(_ name: String, pkgConfig: String?, providers: [SystemPackageProvider]) -> Target {
+    .systemLibrary(name: name, path: "Sources/CRpcNet/System/\(name)", pkgConfig: pkgConfig, providers: providers)
+}
+
 let package = Package(
     name: "RpcNet",
     platforms: [.macOS(.v15)],
@@ -38,15 +45,19 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-syntax", "600.0.0"..<"604.0.0"),
     ],
     targets: [
+        systemLibrary("CNgtcp2", pkgConfig: "libngtcp2", providers: [.apt(["libngtcp2-dev"]), .brew(["libngtcp2"])]),
+        // Homebrew has no ngtcp2 crypto library for GnuTLS (its libngtcp2 uses OpenSSL).
+        systemLibrary(
+            "CNgtcp2CryptoGnuTLS", pkgConfig: "libngtcp2_crypto_gnutls",
+            providers: [.apt(["libngtcp2-crypto-gnutls-dev"])]),
+        systemLibrary("CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"]), .brew(["gnutls"])]),
+        // libev ships no .pc file on Debian: its module map's `link "ev"` links it.
+        systemLibrary("CLibev", pkgConfig: nil, providers: [.apt(["libev-dev"]), .brew(["libev"])]),
         .target(
             name: "CRpcNet",
-            cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [
-                .linkedLibrary("ngtcp2_crypto_gnutls"),
-                .linkedLibrary("ngtcp2"),
-                .linkedLibrary("gnutls"),
-                .linkedLibrary("ev"),
-            ]
+            dependencies: ["CNgtcp2", "CNgtcp2CryptoGnuTLS", "CGnuTLS", "CLibev"],
+            exclude: ["System"],
+            cSettings: [.define("_GNU_SOURCE")]
         ),
         .target(
             name: "Transports",

@@ -18,6 +18,9 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+// libev has no pkg-config file on Debian: including its system-library module's header makes every
+// Swift module that imports CRpcNet link -lev (the module map's `link`; System/CLibev).
+#include "../System/CLibev/CLibev.h"
 
 #ifdef __cplusplus
 extern "C" {
