@@ -15,9 +15,9 @@ func systemLibrary(_ name: String, pkgConfig: String?, providers: [SystemPackage
     .systemLibrary(name: name, path: "Sources/CRpcNet/System/\(name)", pkgConfig: pkgConfig, providers: providers)
 }
 
+// Linux only (no `platforms`): the transport uses recvmmsg/sendmmsg, UDP GSO/GRO and Glibc (README, Platforms).
 let package = Package(
     name: "RpcNet",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "RpcNet", targets: ["RpcNet"]),
         .library(name: "Transports", targets: ["Transports"]),

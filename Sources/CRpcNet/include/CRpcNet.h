@@ -6,6 +6,10 @@
 #ifndef CRPCNET_H
 #define CRPCNET_H
 
+#if !defined(__linux__)
+#error "RpcNet builds on Linux only (recvmmsg/sendmmsg, UDP GSO/GRO, the socket error queue): README, Platforms"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
