@@ -11,19 +11,24 @@ CERTS := certs/ca.pem
 setup:
 	@scripts/setup.sh
 
+# The examples, rpcnet-bench, and the tests (which run the examples' binaries) are built with the
+# package trait Executables: it brings in swift-argument-parser, which only they use and which a
+# package depending on RpcNet therefore never resolves (Package.swift).
+EXECUTABLES := --traits Executables
+
 # The cluster example (Examples/Cluster): director, two workers and a client on 127.0.0.1, the
 # client's worker killed with SIGKILL mid-stream and restarted; prints a timeline.
 demo: setup
-	$(SWIFT) build -c release --product director
-	$(SWIFT) build -c release --product worker
-	$(SWIFT) build -c release --product client
-	$(SWIFT) build -c release --product cluster-demo
+	$(SWIFT) build -c release $(EXECUTABLES) --product director
+	$(SWIFT) build -c release $(EXECUTABLES) --product worker
+	$(SWIFT) build -c release $(EXECUTABLES) --product client
+	$(SWIFT) build -c release $(EXECUTABLES) --product cluster-demo
 	.build/release/cluster-demo
 
 # Tests run optimised (with -enable-testing for @testable imports) in their own build folder:
 # the simulated-cluster scenarios (100 members for a virtual hour, 1,000 members joining) take
 # minutes unoptimised and seconds optimised.
-TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build-tests
+TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build-tests $(EXECUTABLES)
 
 test: setup
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
@@ -40,7 +45,7 @@ sanitize-thread: setup
 	SWIFT=$(SWIFT) scripts/sanitize.sh thread
 
 bench: setup
-	$(SWIFT) build -c release --product rpcnet-bench
+	$(SWIFT) build -c release $(EXECUTABLES) --product rpcnet-bench
 	.build/release/rpcnet-bench
 
 # gRPC-Swift 2 side by side (a separate package in Benchmarks/GRPCComparison; not part of `make test`).

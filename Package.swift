@@ -8,6 +8,13 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// swift-argument-parser, which only the executables use (the examples and rpcnet-bench): behind the
+/// trait `Executables`, off by default. SwiftPM resolves every dependency of a dependency whatever
+/// products a consumer uses, except one whose every use is behind a trait that is off, so this keeps
+/// swift-argument-parser out of the graph of a package that depends on RpcNet or Transports.
+let argumentParser = Target.Dependency.product(
+    name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Executables"]))
+
 /// A C library the glue links, declared with its module map in `Sources/CRpcNet/System/<name>`
 /// (docs/ARCHITECTURE.md): flags from `pkgConfig` where the library ships a `.pc` file, and the
 /// packages that provide it, which SwiftPM names when the `.pc` file is missing.
@@ -33,6 +40,14 @@ let package = Package(
         .trait(
             name: "Macros",
             description: "@RPCService and its swift-syntax macro plugin (on by default; the fuzz build turns it off)"),
+        .trait(
+            name: "Executables",
+            description: """
+                The examples (rpcnet-echo, director, worker, client, cluster-demo) and rpcnet-bench, with \
+                swift-argument-parser, which only they use; off by default. make demo, make test and make bench \
+                turn it on (swift build --traits Executables); the tests run the examples' binaries.
+                """,
+            enabledTraits: ["Macros"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
@@ -98,7 +113,7 @@ let package = Package(
             name: "EchoDemo",
             dependencies: [
                 "RpcNet",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/EchoDemo",
@@ -108,7 +123,7 @@ let package = Package(
             name: "ClusterExample",
             dependencies: [
                 "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/Cluster/Shared",
@@ -118,7 +133,7 @@ let package = Package(
             name: "ClusterDirector",
             dependencies: [
                 "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ],
             path: "Examples/Cluster/Director",
             swiftSettings: strictSwift
@@ -127,7 +142,7 @@ let package = Package(
             name: "ClusterWorker",
             dependencies: [
                 "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ],
             path: "Examples/Cluster/Worker",
             swiftSettings: strictSwift
@@ -136,7 +151,7 @@ let package = Package(
             name: "ClusterClientExample",
             dependencies: [
                 "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ],
             path: "Examples/Cluster/Client",
             swiftSettings: strictSwift
@@ -151,7 +166,7 @@ let package = Package(
             name: "RpcNetBenchmarks",
             dependencies: [
                 "RpcNet",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RpcNetBenchmarks",
