@@ -22,6 +22,10 @@ func systemLibrary(_ name: String, pkgConfig: String?, providers: [SystemPackage
     .systemLibrary(name: name, path: "Sources/CRpcNet/System/\(name)", pkgConfig: pkgConfig, providers: providers)
 }
 
+/// `make docs` sets RPCNET_DOCS=1 to add swift-docc-plugin (`swift package generate-documentation`);
+/// a package that depends on RpcNet never resolves it.
+let documentation = Context.environment["RPCNET_DOCS"] == "1"
+
 // Linux only (no `platforms`): the transport uses recvmmsg/sendmmsg, UDP GSO/GRO and Glibc (README, Platforms).
 let package = Package(
     name: "RpcNet",
@@ -58,7 +62,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
         .package(url: "https://github.com/swiftlang/swift-syntax", "600.0.0"..<"604.0.0"),
-    ],
+    ] + (documentation ? [.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0")] : []),
     targets: [
         systemLibrary("CNgtcp2", pkgConfig: "libngtcp2", providers: [.apt(["libngtcp2-dev"]), .brew(["libngtcp2"])]),
         // Homebrew has no ngtcp2 crypto library for GnuTLS (its libngtcp2 uses OpenSSL).
