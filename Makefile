@@ -2,28 +2,34 @@
 #   make demo   build and run the demo (installs what is missing first)
 #   make test   build and run the test suite (installs what is missing first)
 #   make sanitize   the test suite under AddressSanitizer+LeakSanitizer, then ThreadSanitizer
+#   make docs   DocC documentation of RpcNet and Transports; fails on any warning (not part of make test)
 SHELL := /bin/bash
 SWIFT ?= swift
 CERTS := certs/ca.pem
 
-.PHONY: setup demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-codec bench-serf fuzz fuzz-build fuzz-replay fuzz-seeds format clean
+.PHONY: setup docs demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-codec bench-serf fuzz fuzz-build fuzz-replay fuzz-seeds format clean
 
 setup:
 	@scripts/setup.sh
 
+# The examples, rpcnet-bench, and the tests (which run the examples' binaries) are built with the
+# package trait Executables: it brings in swift-argument-parser, which only they use and which a
+# package depending on RpcNet therefore never resolves (Package.swift).
+EXECUTABLES := --traits Executables
+
 # The cluster example (Examples/Cluster): director, two workers and a client on 127.0.0.1, the
 # client's worker killed with SIGKILL mid-stream and restarted; prints a timeline.
 demo: setup
-	$(SWIFT) build -c release --product director
-	$(SWIFT) build -c release --product worker
-	$(SWIFT) build -c release --product client
-	$(SWIFT) build -c release --product cluster-demo
+	$(SWIFT) build -c release $(EXECUTABLES) --product director
+	$(SWIFT) build -c release $(EXECUTABLES) --product worker
+	$(SWIFT) build -c release $(EXECUTABLES) --product client
+	$(SWIFT) build -c release $(EXECUTABLES) --product cluster-demo
 	.build/release/cluster-demo
 
 # Tests run optimised (with -enable-testing for @testable imports) in their own build folder:
 # the simulated-cluster scenarios (100 members for a virtual hour, 1,000 members joining) take
 # minutes unoptimised and seconds optimised.
-TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build-tests
+TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build-tests $(EXECUTABLES)
 
 test: setup
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
@@ -40,7 +46,7 @@ sanitize-thread: setup
 	SWIFT=$(SWIFT) scripts/sanitize.sh thread
 
 bench: setup
-	$(SWIFT) build -c release --product rpcnet-bench
+	$(SWIFT) build -c release $(EXECUTABLES) --product rpcnet-bench
 	.build/release/rpcnet-bench
 
 # gRPC-Swift 2 side by side (a separate package in Benchmarks/GRPCComparison; not part of `make test`).
@@ -86,8 +92,28 @@ fuzz-seeds: setup
 	for target in $(FUZZ_TARGETS); do \
 		.build-fuzz/replay/release/$$target --write-seeds Fuzz/Corpus/$$target || exit 1; done
 
+# DocC for the two library modules, combined into one archive so that RpcNet's pages link to
+# Transports' (written ``/Transports/…``), with swift-docc-plugin, which Package.swift adds only
+# when RPCNET_DOCS=1 (so no consumer resolves it), in its own build folder (.build-docs). Fails on
+# any warning, DocC's or the compiler's, except SwiftPM's note that a dependency (a checkout in
+# .build-docs/checkouts) ships files it does not declare, such as swift-distributed-tracing's
+# CMakeLists.txt, which this package cannot fix.
+# Archive: .build-docs/plugins/Swift-DocC/outputs/RpcNet.doccarchive.
+DOCS_LOG := .build-docs/docs.log
+DOCS_WARNINGS := /warning:/ { if ($$0 ~ /which are unhandled/) { unhandled = 1; next } count++ } \
+	unhandled { if ($$0 !~ /\/\.build-docs\/checkouts\//) count++; unhandled = 0 } END { print count + 0 }
+
+docs:
+	RPCNET_SKIP_VENV=1 scripts/setup.sh
+	mkdir -p .build-docs
+	set -o pipefail; RPCNET_DOCS=1 $(SWIFT) package --scratch-path .build-docs generate-documentation \
+		--target Transports --target RpcNet --enable-experimental-combined-documentation 2>&1 | tee $(DOCS_LOG)
+	@warnings=$$(awk '$(DOCS_WARNINGS)' $(DOCS_LOG)); \
+	if [ "$$warnings" -gt 0 ]; then echo "make docs: $$warnings warning(s), see $(DOCS_LOG)"; exit 1; fi
+	@echo "make docs: no warnings"
+
 format:
 	$(SWIFT) format --in-place --recursive Sources Tests Examples Benchmarks Package.swift
 
 clean:
-	rm -rf .build .build-tests .build-asan .build-tsan .build-fuzz
+	rm -rf .build .build-tests .build-asan .build-tsan .build-fuzz .build-docs

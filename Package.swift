@@ -8,9 +8,27 @@ let strictSwift: [SwiftSetting] = [
     .enableUpcomingFeature("InternalImportsByDefault"),
 ]
 
+/// swift-argument-parser, which only the executables use (the examples and rpcnet-bench): behind the
+/// trait `Executables`, off by default. SwiftPM resolves every dependency of a dependency whatever
+/// products a consumer uses, except one whose every use is behind a trait that is off, so this keeps
+/// swift-argument-parser out of the graph of a package that depends on RpcNet or Transports.
+let argumentParser = Target.Dependency.product(
+    name: "ArgumentParser", package: "swift-argument-parser", condition: .when(traits: ["Executables"]))
+
+/// A C library the glue links, declared with its module map in `Sources/CRpcNet/System/<name>`
+/// (docs/ARCHITECTURE.md): flags from `pkgConfig` where the library ships a `.pc` file, and the
+/// packages that provide it, which SwiftPM names when the `.pc` file is missing.
+func systemLibrary(_ name: String, pkgConfig: String?, providers: [SystemPackageProvider]) -> Target {
+    .systemLibrary(name: name, path: "Sources/CRpcNet/System/\(name)", pkgConfig: pkgConfig, providers: providers)
+}
+
+/// `make docs` sets RPCNET_DOCS=1 to add swift-docc-plugin (`swift package generate-documentation`);
+/// a package that depends on RpcNet never resolves it.
+let documentation = Context.environment["RPCNET_DOCS"] == "1"
+
+// Linux only (no `platforms`): the transport uses recvmmsg/sendmmsg, UDP GSO/GRO and Glibc (README, Platforms).
 let package = Package(
     name: "RpcNet",
-    platforms: [.macOS(.v15)],
     products: [
         .library(name: "RpcNet", targets: ["RpcNet"]),
         .library(name: "Transports", targets: ["Transports"]),
@@ -27,27 +45,39 @@ let package = Package(
         .trait(
             name: "Macros",
             description: "@RPCService and its swift-syntax macro plugin (on by default; the fuzz build turns it off)"),
+        .trait(
+            name: "Executables",
+            description: """
+                The examples (rpcnet-echo, director, worker, client, cluster-demo) and rpcnet-bench, with \
+                swift-argument-parser, which only they use; off by default. make demo, make test and make bench \
+                turn it on (swift build --traits Executables); the tests run the examples' binaries.
+                """,
+            enabledTraits: ["Macros"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.0"),
         .package(url: "https://github.com/swiftlang/swift-syntax", "600.0.0"..<"604.0.0"),
-    ],
+    ] + (documentation ? [.package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0")] : []),
     targets: [
+        systemLibrary("CNgtcp2", pkgConfig: "libngtcp2", providers: [.apt(["libngtcp2-dev"]), .brew(["libngtcp2"])]),
+        // Homebrew has no ngtcp2 crypto library for GnuTLS (its libngtcp2 uses OpenSSL).
+        systemLibrary(
+            "CNgtcp2CryptoGnuTLS", pkgConfig: "libngtcp2_crypto_gnutls",
+            providers: [.apt(["libngtcp2-crypto-gnutls-dev"])]),
+        systemLibrary("CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"]), .brew(["gnutls"])]),
+        // libev ships no .pc file on Debian: its module map's `link "ev"` links it.
+        systemLibrary("CLibev", pkgConfig: nil, providers: [.apt(["libev-dev"]), .brew(["libev"])]),
         .target(
             name: "CRpcNet",
-            cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [
-                .linkedLibrary("ngtcp2_crypto_gnutls"),
-                .linkedLibrary("ngtcp2"),
-                .linkedLibrary("gnutls"),
-                .linkedLibrary("ev"),
-            ]
+            dependencies: ["CNgtcp2", "CNgtcp2CryptoGnuTLS", "CGnuTLS", "CLibev"],
+            exclude: ["System"],
+            cSettings: [.define("_GNU_SOURCE")]
         ),
         .target(
             name: "Transports",
@@ -88,7 +118,7 @@ let package = Package(
             name: "EchoDemo",
             dependencies: [
                 "RpcNet",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Examples/EchoDemo",
@@ -98,7 +128,7 @@ let package = Package(
             name: "ClusterExample",
             dependencies: [
                 "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/Cluster/Shared",
@@ -108,7 +138,7 @@ let package = Package(
             name: "ClusterDirector",
             dependencies: [
                 "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ],
             path: "Examples/Cluster/Director",
             swiftSettings: strictSwift
@@ -117,7 +147,7 @@ let package = Package(
             name: "ClusterWorker",
             dependencies: [
                 "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ],
             path: "Examples/Cluster/Worker",
             swiftSettings: strictSwift
@@ -126,7 +156,7 @@ let package = Package(
             name: "ClusterClientExample",
             dependencies: [
                 "ClusterExample", "RpcNet", .product(name: "Logging", package: "swift-log"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
             ],
             path: "Examples/Cluster/Client",
             swiftSettings: strictSwift
@@ -139,7 +169,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "RpcNetCLI",
-            dependencies: ["RpcNet", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["RpcNet", argumentParser],
             swiftSettings: strictSwift
         ),
         .executableTarget(
@@ -148,7 +178,7 @@ let package = Package(
                 "RpcNet",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                argumentParser,
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Benchmarks/RpcNetBenchmarks",

@@ -27,7 +27,6 @@ func harness(_ name: String) -> Target {
 
 let package = Package(
     name: "RpcNetFuzz",
-    platforms: [.macOS(.v15)],
     // Without RpcNet's default trait `Macros`: the harnesses use no macro, and building
     // swift-syntax with -sanitize=fuzzer,address would take most of the fuzzing budget.
     dependencies: [.package(path: "RpcNet", traits: [])],

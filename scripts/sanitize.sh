@@ -17,7 +17,7 @@ shift
 SWIFT=${SWIFT:-swift}
 skip=${SANITIZE_SKIP:-MultiHostTests|ClusterExampleTests|ClusterExampleCLITests}
 supp="$PWD/scripts/sanitizers"
-flags=(-c release -Xswiftc -enable-testing --sanitize="$kind")
+flags=(-c release -Xswiftc -enable-testing --traits Executables --sanitize="$kind")
 case $kind in
 address)
   flags+=(--scratch-path .build-asan)

@@ -15,7 +15,6 @@ import PackageDescription
 // interposer, which is what the malloc counts need.
 let package = Package(
     name: "CodecComparison",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "codec-sizes", targets: ["CodecSizes"])
     ],

@@ -4,6 +4,10 @@ import Glibc
 import Logging
 import RpcNet
 
+#if !Executables
+    #error("the examples and rpcnet-bench need the package trait Executables: swift build --traits Executables")
+#endif
+
 /// `rpcnet-bench`: transport figures measured in one run, side by side with the raw UDP floor.
 @main
 struct RpcNetBench: AsyncParsableCommand {

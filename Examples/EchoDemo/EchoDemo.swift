@@ -2,6 +2,10 @@ import ArgumentParser
 import Logging
 import RpcNet
 
+#if !Executables
+    #error("the examples and rpcnet-bench need the package trait Executables: swift build --traits Executables")
+#endif
+
 /// `rpcnet-echo`: an echo service over RpcNet's RPC layer on real QUIC (TLS 1.3, ALPN `rpcnet/1`).
 @main
 struct EchoDemo: AsyncParsableCommand {

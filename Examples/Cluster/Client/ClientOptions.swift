@@ -1,6 +1,10 @@
 import ArgumentParser
 import ClusterExample
 
+#if !Executables
+    #error("the examples and rpcnet-bench need the package trait Executables: swift build --traits Executables")
+#endif
+
 /// The client's settings: flags, each defaulting to the environment variable the chapter uses.
 struct ClientOptions: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -3,6 +3,10 @@ import Foundation
 import Logging
 public import RpcNet
 
+#if !Executables
+    #error("the examples and rpcnet-bench need the package trait Executables: swift build --traits Executables")
+#endif
+
 /// The settings every program of the example takes: certificates, cluster key, mutual TLS and
 /// the log level. Each flag defaults to its environment variable.
 public struct CommonOptions: ParsableArguments {

@@ -2,6 +2,10 @@ import ArgumentParser
 import ClusterExample
 import RpcNet
 
+#if !Executables
+    #error("the examples and rpcnet-bench need the package trait Executables: swift build --traits Executables")
+#endif
+
 /// The worker's settings: flags, each defaulting to the environment variable the chapter uses.
 struct WorkerOptions: ParsableCommand {
     static let configuration = CommandConfiguration(

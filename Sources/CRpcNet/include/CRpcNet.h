@@ -6,6 +6,10 @@
 #ifndef CRPCNET_H
 #define CRPCNET_H
 
+#if !defined(__linux__)
+#error "RpcNet builds on Linux only (recvmmsg/sendmmsg, UDP GSO/GRO, the socket error queue): README, Platforms"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <pthread.h>
@@ -18,6 +22,9 @@
 #include <ngtcp2/ngtcp2.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
+// libev has no pkg-config file on Debian: including its system-library module's header makes every
+// Swift module that imports CRpcNet link -lev (the module map's `link`; System/CLibev).
+#include "../System/CLibev/CLibev.h"
 
 #ifdef __cplusplus
 extern "C" {

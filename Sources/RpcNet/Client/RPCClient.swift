@@ -38,7 +38,7 @@ public final class RPCClient: RPCCaller {
 
     /// The client's settings.
     public let configuration: Configuration
-    /// The clock deadlines are measured on (a ``VirtualClock`` in simulations).
+    /// The clock deadlines are measured on (a ``/Transports/VirtualClock`` in simulations).
     public let clock: any NetworkClock
     private let target: Target
     private let logger: Logger

@@ -1,6 +1,6 @@
 public import Transports
 
-/// Why ``ClusterMembership/join(seeds:timeout:)`` returned without joining.
+/// Why ``ClusterMembership/join(seeds:timeout:)-([SocketAddress],_)`` returned without joining.
 public enum ClusterJoinError: Error, Equatable, Sendable, CustomStringConvertible {
     /// No seed answered within the timeout; the membership keeps trying in the background.
     case timedOut(after: Duration, seeds: [SocketAddress])

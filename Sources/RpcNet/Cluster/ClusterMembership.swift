@@ -4,8 +4,8 @@ public import Metrics
 import Synchronization
 public import Transports
 
-/// Cluster membership: runs the SWIM + Lifeguard state machine (``SWIMInstance``) over any
-/// ``DatagramTransport`` — UDP in production, the simulated network in tests — on the real or a
+/// Cluster membership: runs the SWIM + Lifeguard state machine (`SWIMInstance`) over any
+/// ``/Transports/DatagramTransport`` — UDP in production, the simulated network in tests — on the real or a
 /// virtual clock.
 ///
 /// Datagrams are handled where the transport delivers them (the reactor's loop thread for UDP),
@@ -39,7 +39,7 @@ public final class ClusterMembership: Sendable {
         public var randomSeed: UInt64 = .random(in: 0...UInt64.max)
         /// Members to join through when started, and to re-join through whenever none of them
         /// has been seen alive for ``SWIMSettings/rejoinAfter`` (a seed that restarted).
-        /// ``join(seeds:timeout:)`` adds to them.
+        /// ``join(seeds:timeout:)-([SocketAddress],_)`` adds to them.
         public var seeds: [SocketAddress] = []
         /// The address other members reach this one at, announced in gossip. `nil` announces
         /// the transport's address; when that is a wildcard (`0.0.0.0`, `::`), the local
@@ -100,9 +100,9 @@ public final class ClusterMembership: Sendable {
         var stopped = false
     }
 
-    /// Creates a member on `transport`; call ``start()`` (or ``join(seeds:)``) to take part.
-    /// Its metrics are made by `metricsFactory` (by default the one `MetricsSystem` was
-    /// bootstrapped with).
+    /// Creates a member on `transport`; call ``start()`` (or
+    /// ``join(seeds:timeout:)-([SocketAddress],_)``) to take part. Its metrics are made by
+    /// `metricsFactory` (by default the one `MetricsSystem` was bootstrapped with).
     public init(
         configuration: Configuration, transport: any DatagramTransport, clock: any NetworkClock = MonotonicClock(),
         logger: Logger = Logger(label: "rpcnet.cluster"), metricsFactory: any MetricsFactory = MetricsSystem.factory
@@ -223,7 +223,7 @@ public final class ClusterMembership: Sendable {
         }
     }
 
-    /// Resolves `seeds` (`host:port`, see ``HostAndPort``), then joins through them (see
+    /// Resolves `seeds` (`host:port`, see ``/Transports/HostAndPort``), then joins through them (see
     /// ``join(seeds:timeout:)``); a seed that does not resolve fails the join with
     /// ``ClusterJoinError/badSeed(_:)`` before anything is sent.
     public func join(seeds: [String], timeout: Duration? = nil) async throws(ClusterJoinError) {
@@ -238,7 +238,7 @@ public final class ClusterMembership: Sendable {
         try await join(seeds: resolved, timeout: timeout)
     }
 
-    /// Starts joining through `seeds` without waiting (see ``join(seeds:)``).
+    /// Starts joining through `seeds` without waiting (see ``join(seeds:timeout:)-([SocketAddress],_)``).
     public func startJoining(seeds: [SocketAddress]) {
         begin(joiningThrough: seeds)
     }

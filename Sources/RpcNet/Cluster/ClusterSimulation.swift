@@ -2,7 +2,7 @@ public import Logging
 public import Metrics
 public import Transports
 
-/// A whole cluster of memberships on a ``SimulatedNetwork`` and a ``VirtualClock``: timers,
+/// A whole cluster of memberships on a ``/Transports/SimulatedNetwork`` and a ``/Transports/VirtualClock``: timers,
 /// deliveries and the state machines all run synchronously inside the clock's `advance`, so a
 /// scenario is reproducible from its seed and an hour of protocol time takes seconds. The
 /// membership tests and the benchmarks' simulated cluster figures run on it.

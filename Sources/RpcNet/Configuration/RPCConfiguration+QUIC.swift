@@ -26,7 +26,7 @@ extension RPCServer {
 
 extension RPCClient {
     /// Validates `configuration` for a client, binds a QUIC endpoint, connects to `address`
-    /// (`host:port`, the host a name or an IP address; see ``HostAndPort``) and returns a client
+    /// (`host:port`, the host a name or an IP address; see ``/Transports/HostAndPort``) and returns a client
     /// that redials after losing the connection. A host name is resolved off the reactor thread.
     /// The server's certificate must carry the configuration's server name, or else the host
     /// written in `address` (the name as given, not the address it resolved to). The endpoint

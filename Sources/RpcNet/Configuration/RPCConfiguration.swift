@@ -14,7 +14,7 @@ public import Transports
 /// several roles. Settings not exposed here are on ``quic`` (windows, packet size, Retry policy).
 public struct RPCConfiguration: Sendable {
     /// The address to bind, `host:port` (a host name, an IPv4 address or a bracketed IPv6
-    /// address; see ``HostAndPort``); port 0 picks a free one. When `nil`, a server binds
+    /// address; see ``/Transports/HostAndPort``); port 0 picks a free one. When `nil`, a server binds
     /// `127.0.0.1:0` and a client binds the wildcard address of the family of the server it
     /// dials (`0.0.0.0:0` or `[::]:0`), so it can reach any host.
     public var bindAddress: String?

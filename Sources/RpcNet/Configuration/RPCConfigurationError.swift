@@ -8,7 +8,7 @@ public enum RPCConfigurationError: Error, Equatable, Sendable, CustomStringConve
     case unreadableFile(setting: String, path: String, reason: String)
     /// A file was read but does not hold what the setting needs (e.g. no PEM private key).
     case invalidContents(setting: String, path: String, expected: String)
-    /// An address setting does not parse or does not resolve (see ``AddressError``).
+    /// An address setting does not parse or does not resolve (see ``/Transports/AddressError``).
     case badAddress(setting: String, AddressError)
     /// A setting is out of range or missing for the role.
     case invalidSetting(setting: String, reason: String)

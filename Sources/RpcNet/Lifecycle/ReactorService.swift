@@ -1,7 +1,7 @@
 public import ServiceLifecycle
 public import Transports
 
-/// A ``Reactor`` as a swift-service-lifecycle `Service`: put it first in a `ServiceGroup`, so
+/// A ``/Transports/Reactor`` as a swift-service-lifecycle `Service`: put it first in a `ServiceGroup`, so
 /// it shuts down last, after the services whose sockets it owns; its shutdown closes whatever
 /// is still open.
 public struct ReactorService: Service {

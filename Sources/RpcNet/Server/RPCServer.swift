@@ -2,7 +2,7 @@ public import Logging
 import Synchronization
 import Transports
 
-/// Serves `rpcnet/1` calls on any ``ConnectionListener``: QUIC in production, the simulated
+/// Serves `rpcnet/1` calls on any ``/Transports/ConnectionListener``: QUIC in production, the simulated
 /// network in tests.
 ///
 /// Register handlers by method name, then ``serve(_:)``. Every connection and every call runs in
@@ -63,7 +63,7 @@ public final class RPCServer: Sendable {
 
     /// The server's settings.
     public let configuration: Configuration
-    /// The clock deadlines are measured on (a ``VirtualClock`` in simulations).
+    /// The clock deadlines are measured on (a ``/Transports/VirtualClock`` in simulations).
     public let clock: any NetworkClock
     private let logger: Logger
     /// Warnings about bad input from peers, at most one per kind every 10 s.

@@ -21,7 +21,7 @@ public struct MonotonicClock: NetworkClock {
         SleepTimers.shared.cancel(timer)
     }
 
-    /// Suspends until `deadline`, woken by ``SleepTimers`` (one thread for the whole process)
+    /// Suspends until `deadline`, woken by `SleepTimers` (one thread for the whole process)
     /// rather than a Dispatch timer per sleep; `tolerance` is not used.
     public func sleep(until deadline: MonotonicInstant, tolerance: Duration? = nil) async throws {
         if now < deadline {

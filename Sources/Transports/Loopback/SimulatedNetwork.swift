@@ -2,8 +2,9 @@ import DequeModule
 
 /// An in-memory network between virtual hosts, driven by a ``VirtualClock`` and a seed.
 ///
-/// It implements both transport protocols: datagram endpoints (``datagramEndpoint(at:)``) and
-/// connections with streams (``listen(at:configuration:)``, ``dialer(from:configuration:)``), with
+/// It implements both transport protocols: datagram endpoints
+/// (``datagramEndpoint(at:receiveQueueCapacity:maxDatagramSize:)``) and connections with
+/// streams (``listen(at:configuration:)``, ``dialer(from:configuration:)``), with
 /// configurable latency, jitter, loss, duplication and reordering per direction, symmetric and
 /// one-way partitions, and hosts that freeze (stop processing) and resume. Nothing happens until
 /// the clock advances; every random decision comes from the seed, so the same scenario driven

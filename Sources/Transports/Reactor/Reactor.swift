@@ -16,7 +16,7 @@ import Synchronization
 /// `Task(executorPreference: reactor)` runs on the loop thread, so non-blocking code that talks
 /// to transports does so without a thread hop. Such code must never block.
 ///
-/// Run it either on a thread of its own (``start(name:logger:)``) or from a host's thread
+/// Run it either on a thread of its own (``start(name:busyPollWindow:logger:)``) or from a host's thread
 /// (``run()`` to give it that thread, ``runOnce(blocking:)`` to step it from the host's own loop).
 public final class Reactor: TaskExecutor, @unchecked Sendable {
     /// A unit of work for the loop thread.

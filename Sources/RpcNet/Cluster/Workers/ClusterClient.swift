@@ -17,8 +17,9 @@ public import Transports
 ///   its request was sent is retried elsewhere only when idempotent (``CallOptions/isIdempotent``,
 ///   ``RPCMethod/isIdempotent``). Retries stay within
 ///   the call's deadline and ``Configuration/maxAttempts``.
-/// - ``resumableStream(_:from:matching:options:request:onSwitch:handle:)`` restarts a stream
-///   that lost its worker on another one, from the last position the application acknowledged.
+/// - ``resumableStream(_:from:matching:options:request:onSwitch:handle:)-(_,_,_,_,(Position)->Request,_,_)``
+///   restarts a stream that lost its worker on another one, from the last position the
+///   application acknowledged.
 public final class ClusterClient: Sendable {
     /// Settings of a cluster client.
     public struct Configuration: Sendable {

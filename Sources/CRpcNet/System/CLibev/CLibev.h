@@ -1,0 +1,2 @@
+// The header of the system-library module CLibev (module.modulemap beside it).
+#include <ev.h>
