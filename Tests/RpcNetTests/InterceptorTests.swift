@@ -279,7 +279,9 @@ struct InterceptorTests {
         }
     }
 
-    @Test("a server interceptor learns a deadline that ended the call while the handler ran")
+    @Test(
+        "a server interceptor learns a deadline that ended the call while the handler ran, whichever side saw it pass first"
+    )
     func deadlineReachesInterceptor() async throws {
         let log = EventLog()
         var server = RPCServer.Configuration()

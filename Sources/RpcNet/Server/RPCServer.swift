@@ -333,7 +333,9 @@ public final class RPCServer: Sendable {
     /// How a call ended, whichever came first.
     private enum Outcome: Sendable {
         case finished(RPCStatus)
-        case callerAborted
+        /// The caller reset the stream or stopped reading it, with this code (a status code:
+        /// `cancelled`, or `deadlineExceeded` when the caller's own deadline passed first).
+        case callerAborted(code: UInt64?)
         case deadlineExceeded
         case requestTimedOut(after: Duration)
         /// Ended while waiting for its request, to make room for newer calls (``WaitingRoom``).
@@ -344,6 +346,8 @@ public final class RPCServer: Sendable {
         var status: RPCStatus {
             switch self {
             case .finished(let status): status
+            case .callerAborted(let code) where code == RPCStatus.Code.deadlineExceeded.rawValue:
+                RPCStatus(code: .deadlineExceeded, message: "the caller's deadline passed")
             case .callerAborted: RPCStatus(code: .cancelled, message: "the caller cancelled the call")
             case .deadlineExceeded: RPCStatus(code: .deadlineExceeded, message: "deadline exceeded on the server")
             case .evicted:
@@ -430,7 +434,7 @@ public final class RPCServer: Sendable {
                 }
             }
             group.addTask {
-                if (try? await stream.waitForAbort()) != nil { first.resolve(.callerAborted) }
+                if let abort = try? await stream.waitForAbort() { first.resolve(.callerAborted(code: abort.abortCode)) }
             }
             conclude(stream, outcome: await first.value, metadata: context.trailingMetadata)
             slot.release()
@@ -603,5 +607,15 @@ func withDeadline<T: Sendable>(
         }
         clock.cancel(timer)
         return try result.get()
+    }
+}
+
+extension TransportError {
+    /// The application error code of a peer's RESET_STREAM or STOP_SENDING; `nil` for other errors.
+    fileprivate var abortCode: UInt64? {
+        switch self {
+        case .streamReset(let code), .stopSendingRequested(let code): code
+        default: nil
+        }
     }
 }
