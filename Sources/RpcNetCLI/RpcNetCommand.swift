@@ -67,6 +67,18 @@ struct NodeOptions: ParsableArguments {
     }
 }
 
+extension NodeOptions {
+    /// Asks the node's `method` and prints the answer as `render` formats it.
+    func show<Answer: Sendable>(
+        _ method: RPCMethod<Admin.Query, Answer, NoServiceError>,
+        _ render: (Answer, AdminReport.Format) throws -> String
+    ) async throws {
+        try await withNode { client, options in
+            print(try render(try await client.unary(method, .init(), options: options), format))
+        }
+    }
+}
+
 /// A failure printed as one line.
 struct Failure: Error, CustomStringConvertible {
     let description: String
@@ -78,11 +90,7 @@ struct Members: AsyncParsableCommand {
     @OptionGroup var node: NodeOptions
 
     func run() async throws {
-        try await node.withNode { client, options in
-            print(
-                try AdminReport.render(
-                    try await client.unary(AdminService.members, .init(), options: options), as: node.format))
-        }
+        try await node.show(AdminService.members, AdminReport.render(_:as:))
     }
 }
 
@@ -92,11 +100,7 @@ struct Workers: AsyncParsableCommand {
     @OptionGroup var node: NodeOptions
 
     func run() async throws {
-        try await node.withNode { client, options in
-            print(
-                try AdminReport.render(
-                    try await client.unary(AdminService.workers, .init(), options: options), as: node.format))
-        }
+        try await node.show(AdminService.workers, AdminReport.render(_:as:))
     }
 }
 
@@ -105,11 +109,7 @@ struct Stats: AsyncParsableCommand {
     @OptionGroup var node: NodeOptions
 
     func run() async throws {
-        try await node.withNode { client, options in
-            print(
-                try AdminReport.render(
-                    try await client.unary(AdminService.statistics, .init(), options: options), as: node.format))
-        }
+        try await node.show(AdminService.statistics, AdminReport.render(_:as:))
     }
 }
 

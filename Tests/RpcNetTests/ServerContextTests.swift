@@ -4,31 +4,6 @@ import Testing
 
 @testable import RpcNet
 
-/// Keeps every record logged through it.
-final class RecordingLogHandler: LogHandler, @unchecked Sendable {
-    struct Record: Sendable {
-        let level: Logger.Level
-        let message: String
-        let metadata: Logger.Metadata
-    }
-
-    private let records = Mutex<[Record]>([])
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
-        records.withLock { $0.append(Record(level: event.level, message: "\(event.message)", metadata: merged)) }
-    }
-
-    var all: [Record] { records.withLock { $0 } }
-}
-
 @Suite("Server context")
 struct ServerContextTests {
     @Test("under mutual TLS a handler sees the client certificate's identity")
@@ -61,8 +36,8 @@ struct ServerContextTests {
     func identityAndLogger() async throws {
         let clock = VirtualClock()
         let network = SimulatedNetwork(clock: clock, seed: 3)
-        let handler = RecordingLogHandler()
-        let logger = Logger(label: "test.server") { _ in handler }
+        let captured = CapturedLog()
+        let logger = captured.logger()
         let listener = try network.listen(at: SocketAddress(ip: "10.0.0.1", port: 7000))
         let server = RPCServer(clock: clock, logger: logger)
         server.register(
@@ -87,7 +62,7 @@ struct ServerContextTests {
             await server.shutdown(gracePeriod: .seconds(1))
             await serving.value
         }
-        let served = handler.all.filter { $0.message == "serving" }
+        let served = captured.lines.withLock { $0 }.filter { $0.message == "serving" }
         #expect(served.count == 2)
         #expect(served.first?.metadata["rpc.method"] == "Who.am.i")
         #expect(served.first?.metadata["peer"] == "10.0.0.2:49152")
