@@ -29,5 +29,11 @@ struct DirectorOptions: ParsableCommand {
         LoadBalancingStrategy(rawValue: ExampleEnvironment.string("DIRECTOR_STRATEGY", default: "leastConnections"))
         ?? .leastConnections
 
+    @Option(
+        help:
+            "Serve the admin service (rpcnet members/workers/stats/events) to callers with the cluster key or a client certificate with this name; empty: off (env DIRECTOR_ADMIN)."
+    )
+    var admin = ExampleEnvironment.string("DIRECTOR_ADMIN", default: "")
+
     @OptionGroup var common: CommonOptions
 }

@@ -62,6 +62,16 @@ struct Director: DirectorService {
     }
 }
 Director(registry: registry).register(on: node.server)
+HealthService().register(on: node.server)
+if !options.admin.isEmpty {
+    // The cluster key, when there is one, also lets an operator in (`rpcnet --cluster-key`).
+    let keys = security.clusterKey.map { [$0] } ?? []
+    AdminService(
+        membership: node.membership, registry: registry, server: node.server,
+        authorization: AdminAuthorization(identities: [options.admin], keys: keys)
+    ).register(on: node.server)
+    say("🛠  Admin service on for certificate \(options.admin)\(keys.isEmpty ? "" : " and the cluster key")")
+}
 
 /// The workers last printed, so a change the registry sees without a membership event (a worker
 /// answering the director's first probe, which it must before it is handed out) is printed too.
