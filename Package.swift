@@ -207,7 +207,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TransportsTests",
-            dependencies: ["Transports", "CRpcNet"],
+            dependencies: ["Transports", "CRpcNet", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: strictSwift
         ),
     ],

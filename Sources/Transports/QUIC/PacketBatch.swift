@@ -12,6 +12,8 @@ final class PacketBatch {
     private let buffer: UnsafeMutableRawPointer
     private var used = 0
     private var runs: [(offset: Int, length: Int, segment: Int)] = []
+    /// Packets built since the last send, each a datagram on the wire (GSO or not).
+    private(set) var packetCount = 0
     private let useGSO: Bool
 
     init(maxPacketSize: Int, maxPackets: Int, useGSO: Bool) {
@@ -32,9 +34,15 @@ final class PacketBatch {
     /// Where the next packet is to be written, with room for one full packet.
     var nextPacket: UnsafeMutableRawPointer { buffer + used }
 
+    /// Bytes built since the last send.
+    var byteCount: Int { used }
+
     /// Records that `length` bytes were written at ``nextPacket``.
     func commit(_ length: Int) {
-        defer { used += length }
+        defer {
+            used += length
+            packetCount += 1
+        }
         // GSO: the kernel splits a message into segments of the first packet's size; a run ends
         // after a shorter packet, at 64 segments, or at the 64 KiB datagram limit.
         if useGSO, let last = runs.last, length <= last.segment, last.length % last.segment == 0,
@@ -71,6 +79,7 @@ final class PacketBatch {
         guard !runs.isEmpty else { return .sent }
         defer {
             used = 0
+            packetCount = 0
             runs.removeAll(keepingCapacity: true)
         }
         return destination.withSockAddr { address, length in

@@ -1,3 +1,5 @@
+public import CoreMetrics
+
 /// Settings of a QUIC endpoint: TLS identity and trust, limits, timeouts and windows.
 ///
 /// Defaults suit an RPC service on a LAN; every limit bounds memory a peer can make us spend.
@@ -81,6 +83,11 @@ public struct QUICConfiguration: Sendable {
     public var maxStatelessResetsPerSecond = 100
     /// Route ngtcp2's debug log to the endpoint's logger at trace level (very verbose).
     public var debugLogging = false
+    /// How the endpoint's swift-metrics instruments are named (`rpcnet.quic.*`, ``QUICEndpoint``).
+    public var metricsNaming = MetricsNaming()
+    /// Where the endpoint's instruments are made; `nil` for the factory `MetricsSystem` was
+    /// bootstrapped with. Tests pass their own.
+    public var metricsFactory: (any MetricsFactory)?
 
     /// Creates a configuration with the defaults.
     public init() {}

@@ -297,6 +297,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         let stream = TransportStream(
             id: id, sendBufferLimit: configuration.streamSendBufferLimit, budget: sendBudget, driver: self)
         streams[id] = stream
+        endpoint.metrics.localStreams.increment()
         return stream
     }
 
@@ -530,8 +531,11 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         var unreachable: Int32?
         /// Sends the batch, noting why it could not all leave.
         func sendBatch() {
+            let (datagrams, bytes) = (batch.packetCount, batch.byteCount)
             switch batch.send(on: endpoint.socket, to: batchDestination) {
-            case .sent: break
+            case .sent:
+                endpoint.metrics.datagramsSent.increment(by: datagrams)
+                endpoint.metrics.bytesSent.increment(by: bytes)
             case .blocked: blockedForWrite = true
             case .unreachable(let code): unreachable = code
             }
@@ -787,7 +791,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
     /// Fails every stream and waiter with `reason` and records it; runs once.
     private func finishApplicationState(_ reason: CloseReason) {
         guard closeSignal.close(reason) else { return }
-        if !handshakeCompleted { endpoint.handshakeFailed() }
+        if !handshakeCompleted { endpoint.handshakeFailed(reason) }
         for stream in streams.values { stream.connectionClosed(reason) }
         streams.removeAll()
         writable.removeAll()
@@ -842,6 +846,7 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         let stream = TransportStream(
             id: id, sendBufferLimit: configuration.streamSendBufferLimit, budget: sendBudget, driver: self)
         streams[id] = stream
+        endpoint.metrics.peerStreams.increment()
         if !incomingStreams.push(stream) {
             // Cannot happen while the queue is as large as the stream limit; refuse it if it does.
             shutdownStream(id: id, write: true, code: 0)
@@ -851,6 +856,8 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
 
     func onStreamClose(id: Int64, code: UInt64?) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        let lost = ngtcp2_conn_get_stream_loss_count(conn, id)
+        if lost > 0 { endpoint.metrics.packetsLost.increment(by: lost) }
         dropWritable(stream)
         if let code { stream.closedByTransport(code: code) }
         if ngtcp2_conn_is_local_stream(conn, id) == 0 {

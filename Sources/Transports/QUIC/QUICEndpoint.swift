@@ -1,4 +1,5 @@
 import CRpcNet
+import CoreMetrics
 import Glibc
 public import Logging
 import Synchronization
@@ -55,6 +56,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     private let listening: Bool
     private let acceptQueue: AsyncQueue<QUICConnection>
     private let stats = Mutex(Statistics())
+    /// The endpoint's swift-metrics instruments (`rpcnet.quic.*`).
+    let metrics: QUICMetrics
     private let isClosed = Atomic<Bool>(false)
 
     // Loop-thread state.
@@ -120,6 +123,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         clientTLS = listening ? nil : try TLSContext(configuration: configuration, isServer: false)
         socket = try UDPSocket(binding: address, enableGRO: true, enableErrorQueue: true)
         localAddress = socket.localAddress
+        metrics = QUICMetrics(
+            endpoint: localAddress, naming: configuration.metricsNaming,
+            factory: configuration.metricsFactory ?? MetricsSystem.factory)
         do {
             resetter = try StatelessResetter(configuration: configuration, port: localAddress.port, isServer: listening)
         } catch {
@@ -284,6 +290,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         connections[ObjectIdentifier(connection)] = connection
         for id in connection.routedIDs { routes[id] = connection }
         stats.withLock { $0.liveConnections = connections.count }
+        metrics.connections.record(connections.count)
     }
 
     func route(_ id: ConnectionID, to connection: QUICConnection) {
@@ -296,10 +303,12 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
 
     func connectionEstablished(_ connection: QUICConnection) {
         stats.withLock { $0.handshakesCompleted += 1 }
+        metrics.handshakesCompleted.increment()
         guard connection.isServer else { return }
         handshaking -= 1
         if !acceptQueue.push(connection) {
             stats.withLock { $0.connectionsRefused += 1 }
+            metrics.refused.increment()
             logger.warning(
                 "accept backlog full; refusing connection", metadata: ["peer": "\(connection.remoteAddress)"])
             // Not from inside ngtcp2's handshake callback, which must not write a close.
@@ -317,6 +326,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         }
         waitingForWritable.removeAll { $0 === connection }
         stats.withLock { $0.liveConnections = connections.count }
+        metrics.connections.record(connections.count)
     }
 
     /// Derives the stateless-reset token of `cid` from the endpoint's secret (RFC 9000 §10.3.2).
@@ -354,6 +364,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
 
     private func readAvailable() {
         var received = 0
+        var receivedBytes = 0
+        var receivedDatagrams = 0
         var malformed = 0
         var unroutable = 0
         var errorPending = false
@@ -361,6 +373,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
             // Bounded, so a flood cannot starve timers and other sockets; libev calls again.
             for _ in 0..<8 {
                 let count = try receiveBatch.receive(from: socket) { payload, source in
+                    receivedBytes += payload.count
+                    receivedDatagrams += 1
                     guard let source else {
                         malformed += 1
                         return
@@ -386,6 +400,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         }
         if errorPending { readNetworkErrors() }
         if received > 0 {
+            metrics.datagramsReceived.increment(by: receivedDatagrams)
+            metrics.bytesReceived.increment(by: receivedBytes)
             stats.withLock {
                 $0.datagramsReceived += received
                 $0.malformedDatagrams += malformed
@@ -472,6 +488,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         guard ngtcp2_accept(&header, base, payload.count) == 0 else { return .unroutable }
         guard connections.count < configuration.maxConnections, !refusingConnections else {
             stats.withLock { $0.connectionsRefused += 1 }
+            metrics.refused.increment()
             if refusingConnections { refuseConnection(header, to: source) }
             return .unroutable
         }
@@ -536,6 +553,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
             _ = try? socket.send(UnsafeRawBufferPointer(rebasing: $0.prefix(written)), to: source)
         }
         stats.withLock { $0.retriesSent += 1 }
+        metrics.retries.increment()
     }
 
     /// Answers an Initial with an Initial carrying CONNECTION_CLOSE (CONNECTION_REFUSED), without
@@ -578,8 +596,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         connection.scheduleFlush()
     }
 
-    /// Records a handshake that never completed.
-    func handshakeFailed() {
+    /// Records a handshake that never completed, and why.
+    func handshakeFailed(_ reason: CloseReason) {
         stats.withLock { $0.handshakesFailed += 1 }
+        metrics.handshakeFailed(reason)
     }
 }
