@@ -31,7 +31,7 @@ public struct ClientCall: Sendable {
     public let kind: CallKind
     /// The server called.
     public let remoteAddress: SocketAddress
-    /// The clock the client measures deadlines on (a ``VirtualClock`` in simulations).
+    /// The clock the client measures deadlines on (a ``/Transports/VirtualClock`` in simulations).
     public let clock: any NetworkClock
     /// The call's timeout, metadata and observers; changes reach the server.
     public var options: CallOptions

@@ -4,7 +4,7 @@ import Transports
 /// Records every call a server serves through swift-metrics, as OpenTelemetry's RPC semantic
 /// conventions name them: `rpc.server.call.duration`, `rpc.server.request.size`,
 /// `rpc.server.response.size`, `rpc.server.requests_per_rpc` and `rpc.server.responses_per_rpc`,
-/// by method and status (see ``MetricsNaming`` for the prefix). Durations are measured on the
+/// by method and status (see ``/Transports/MetricsNaming`` for the prefix). Durations are measured on the
 /// server's clock. Install it first to measure what the other interceptors cost too.
 public struct ServerMetricsInterceptor: ServerInterceptor {
     private let metrics: RPCCallMetrics

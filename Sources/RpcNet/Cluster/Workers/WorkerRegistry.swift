@@ -12,7 +12,7 @@ public import Transports
 /// handed out at once, and a recovered one comes back at once. What the registry keeps is the
 /// load: the calls and streams in flight to each worker through it, counted by ``WorkerLease``.
 ///
-/// Its swift-metrics instruments, named `rpcnet.registry.<what>` by the ``MetricsNaming`` it is
+/// Its swift-metrics instruments, named `rpcnet.registry.<what>` by the ``/Transports/MetricsNaming`` it is
 /// given, each with the dimension `member` (the name of ``membership``):
 ///
 /// - `selections` (counter, by `outcome`: `selected`, `noWorkerAvailable`): calls of
