@@ -1,5 +1,6 @@
 import ClusterExample
 import Foundation
+import RpcNet
 import Testing
 
 /// The example's programs as a person drives them: flags, help, mistakes and signals.
@@ -70,6 +71,45 @@ struct ClusterExampleCLITests {
         worker.signal(SIGINT)
         #expect(await worker.wait(seconds: 5) == 0, "\(worker.output)")
         #expect(worker.output.contains("stopped before joining"), "\(worker.output)")
+    }
+
+    @Test(
+        "rpcnet against a running director: members as a table, workers as JSON, refused without the cluster key",
+        .timeLimit(.minutes(1)))
+    func operatorTool() async throws {
+        let ports = try ClusterExampleTests.freePorts(2)
+        let director = "127.0.0.1:\(ports[0])"
+        let key = ClusterKey.random().base64
+        let environment = ["RPCNET_LOG": "error", "CLUSTER_KEY": key]
+        let directorProcess = try ChildProcess(
+            "director", arguments: ["--address", director],
+            environment: environment.merging(["DIRECTOR_ADMIN": "ops.example"]) { $1 })
+        defer { directorProcess.stop() }
+        let worker = try ChildProcess(
+            "worker", arguments: ["--label", "w", "--address", "127.0.0.1:\(ports[1])", "--director", director],
+            environment: environment)
+        defer { worker.stop() }
+        #expect(await directorProcess.waitFor("1 workers available", seconds: 15), "\(directorProcess.output)")
+        let certificates = ["--ca", "\(TestCertificates.directory)/ca.pem", "--node", director]
+
+        let members = try ChildProcess("rpcnet", arguments: ["members"] + certificates, environment: environment)
+        #expect(await members.wait(seconds: 15) == 0, "\(members.output)")
+        let rows = members.output.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        #expect(rows.first == ["NAME", "STATUS", "ADDRESS", "INCARNATION", "PHI", "TAGS"], "\(members.output)")
+        #expect(rows.contains { $0.first == "w" && $0.contains("alive") && $0.last == "label=w,load=0,role=worker" })
+        #expect(rows.contains { $0.first == "director" && $0.contains(director) })
+
+        let workers = try ChildProcess(
+            "rpcnet", arguments: ["workers", "--json"] + certificates, environment: environment)
+        #expect(await workers.wait(seconds: 15) == 0, "\(workers.output)")
+        let pool = try JSONDecoder().decode(Admin.Workers.self, from: Data(workers.output.utf8))
+        #expect(pool.workers.map(\.name) == ["w"])
+        #expect(pool.workers.first?.address == "127.0.0.1:\(ports[1])")
+
+        let refused = try ChildProcess(
+            "rpcnet", arguments: ["stats"] + certificates, environment: ["CLUSTER_KEY": ""])
+        #expect(await refused.wait(seconds: 15) == 1, "\(refused.output)")
+        #expect(refused.output.contains("unauthenticated"), "\(refused.output)")
     }
 
     @Test(
