@@ -22,24 +22,23 @@ public struct ServerMetricsInterceptor: ServerInterceptor {
         let started = clock.now
         let method = call.context.method
         let sizes = metrics.messages(of: method)
-        let requests = MessageTally()
-        let responses = MessageTally()
+        let tally = MessageTally()
         var call = call
         call.requests = call.requests.observed { message in
-            requests.increment()
+            tally.countRequest()
             sizes.requestSize.record(message.count)
         }
         call.responses = call.responses.observed { message in
-            responses.increment()
+            tally.countResponse()
             sizes.responseSize.record(message.count)
         }
         do {
             try await next(call)
             metrics.record(
-                method, .ok, duration: started.duration(to: clock.now), requests: requests, responses: responses)
+                method, .ok, duration: started.duration(to: clock.now), messages: tally)
         } catch {
             metrics.record(
-                method, error.code, duration: started.duration(to: clock.now), requests: requests, responses: responses)
+                method, error.code, duration: started.duration(to: clock.now), messages: tally)
             throw error
         }
     }
@@ -66,25 +65,24 @@ public struct ClientMetricsInterceptor: ClientInterceptor {
         let started = clock.now
         let method = call.method
         let sizes = metrics.messages(of: method)
-        let requests = MessageTally()
-        let responses = MessageTally()
+        let tally = MessageTally()
         var call = call
         call.options.observeRequests { message in
-            requests.increment()
+            tally.countRequest()
             sizes.requestSize.record(message.count)
         }
         call.options.observeResponses { message in
-            responses.increment()
+            tally.countResponse()
             sizes.responseSize.record(message.count)
         }
         do {
             let response = try await next(call)
             metrics.record(
-                method, .ok, duration: started.duration(to: clock.now), requests: requests, responses: responses)
+                method, .ok, duration: started.duration(to: clock.now), messages: tally)
             return response
         } catch {
             metrics.record(
-                method, error.code, duration: started.duration(to: clock.now), requests: requests, responses: responses)
+                method, error.code, duration: started.duration(to: clock.now), messages: tally)
             throw error
         }
     }

@@ -77,12 +77,12 @@ final class RPCCallMetrics: Sendable {
 
     /// Records the end of one call of `method`: its duration and how many messages went each way.
     func record(
-        _ method: String, _ code: RPCStatus.Code, duration: Duration, requests: MessageTally, responses: MessageTally
+        _ method: String, _ code: RPCStatus.Code, duration: Duration, messages: MessageTally
     ) {
         let instruments = outcome(of: method, code: code)
         instruments.duration.record(duration: duration)
-        instruments.requestsPerCall.record(requests.count)
-        instruments.responsesPerCall.record(responses.count)
+        instruments.requestsPerCall.record(messages.requests)
+        instruments.responsesPerCall.record(messages.responses)
     }
 
     private func label(_ name: String) -> String {
@@ -94,12 +94,16 @@ final class RPCCallMetrics: Sendable {
     }
 }
 
-/// Counts one call's messages while it runs, for the per-call instruments.
+/// Counts one call's messages each way while it runs, for the per-call instruments: one
+/// allocation per call for both directions.
 final class MessageTally: Sendable {
-    private let counts = Atomic<Int>(0)
+    private let requestCount = Atomic<Int>(0)
+    private let responseCount = Atomic<Int>(0)
 
-    func increment() { counts.add(1, ordering: .relaxed) }
-    var count: Int { counts.load(ordering: .relaxed) }
+    func countRequest() { requestCount.add(1, ordering: .relaxed) }
+    func countResponse() { responseCount.add(1, ordering: .relaxed) }
+    var requests: Int { requestCount.load(ordering: .relaxed) }
+    var responses: Int { responseCount.load(ordering: .relaxed) }
 }
 
 extension RPCStatus.Code {

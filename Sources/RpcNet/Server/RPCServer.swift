@@ -270,13 +270,14 @@ public final class RPCServer: Sendable {
                 stream, status: RPCStatus(code: .deadlineExceeded, message: "deadline expired before the call started"))
             return
         }
+        let holdsDrain: Bool
         switch callStarted(header.method) {
-        case .started: break
+        case .started(let holds): holdsDrain = holds
         case .refused(let status):
             refuse(stream, status: status)
             return
         }
-        defer { callEnded(header.method) }
+        defer { callEnded(holdingDrain: holdsDrain) }
         let context = ServerContext(
             method: header.method, metadata: header.metadata, deadline: deadline,
             remoteAddress: connection.remoteAddress, peerIdentity: connection.peerIdentity, clock: clock,
@@ -474,7 +475,8 @@ public final class RPCServer: Sendable {
     // MARK: Shutdown
 
     private enum Admission {
-        case started
+        /// Admitted; `holdsDrain` when a drain waits for it (its method is not served while draining).
+        case started(holdsDrain: Bool)
         case refused(RPCStatus)
     }
 
@@ -489,14 +491,14 @@ public final class RPCServer: Sendable {
             }
             state.runningCalls += 1
             if holdsDrain { state.activeCalls += 1 }
-            return .started
+            return .started(holdsDrain: holdsDrain)
         }
     }
 
-    private func callEnded(_ method: String) {
+    private func callEnded(holdingDrain holdsDrain: Bool) {
         let waiters = state.withLock { state -> [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] in
             state.runningCalls -= 1
-            guard !state.servedWhileDraining.contains(method) else { return [] }
+            guard holdsDrain else { return [] }
             state.activeCalls -= 1
             guard state.activeCalls == 0 else { return [] }
             defer { state.drained.removeAll() }

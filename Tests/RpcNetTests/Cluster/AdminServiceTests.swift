@@ -34,9 +34,9 @@ struct AdminServiceTests {
         try await workers.run {
             let serving = Task { await server.serve(listener) }
             let anonymous = client(from: 20)
-            await #expect(throws: RPCStatus.self) { _ = try await anonymous.unary(AdminService.members, .init()) }
             do {
                 _ = try await anonymous.unary(AdminService.members, .init())
+                Issue.record("a caller without credentials was let in")
             } catch let status as RPCStatus {
                 #expect(status.code == .unauthenticated)
             }
