@@ -7,7 +7,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CERTS := certs/ca.pem
 
-.PHONY: setup docs demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-codec bench-serf fuzz fuzz-build fuzz-replay fuzz-seeds format clean
+.PHONY: setup docs demo test sanitize sanitize-address sanitize-thread bench bench-grpc bench-compare bench-codec bench-serf fuzz fuzz-build fuzz-replay fuzz-seeds format clean
 
 setup:
 	@scripts/setup.sh
@@ -53,6 +53,17 @@ bench: setup
 bench-grpc:
 	certs/generate.sh
 	cd Benchmarks/GRPCComparison && $(SWIFT) build -c release && .build/release/grpc-bench --certs ../../certs
+
+# RpcNet, gRPC-Swift 2 and gRPC-Go side by side (not part of `make test`): the same four
+# measurements with the same counts and certificates, interleaved over BENCH_ROUNDS rounds; prints
+# medians, min–max and same-run ratios against issue 15's targets and writes docs/bench-compare.svg.
+# gRPC-Go (Benchmarks/GRPCGo) builds offline in GOPATH mode from Debian's golang-go and
+# golang-google-grpc-dev, which this installs. BENCH_ARGS passes more options, e.g.
+# BENCH_ARGS="--round-trips 5000" (Benchmarks/Compare/bench-compare.py --help).
+BENCH_ROUNDS ?= 3
+bench-compare:
+	RPCNET_SKIP_VENV=1 RPCNET_EXTRA_PACKAGES="golang-go golang-google-grpc-dev" scripts/setup.sh
+	Benchmarks/Compare/bench-compare.py --rounds $(BENCH_ROUNDS) $(BENCH_ARGS)
 
 # BinaryCodec, JSONCodec and swift-protobuf on the same messages (a separate package in
 # Benchmarks/CodecComparison; not part of `make test`): the encoded sizes, then encode, decode and

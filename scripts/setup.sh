@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 # iptables: fault injection (loss, partitions) inside the multi-host tests' network namespaces.
 packages=(libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev libev-dev gnutls-bin pkg-config iptables)
+# RPCNET_EXTRA_PACKAGES: more Debian packages a make target needs (bench-compare: Go and gRPC-Go).
+read -r -a extra_packages <<<"${RPCNET_EXTRA_PACKAGES:-}"
+packages+=("${extra_packages[@]}")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -18,10 +18,15 @@ struct ProcessUsage {
             contextSwitches: usage.ru_nvcsw + usage.ru_nivcsw)
     }
 
+    /// Microseconds of CPU per operation used since `start` over `operations`.
+    static func cpuMicroseconds(since start: ProcessUsage, operations: Int) -> Double {
+        Double((ProcessUsage.now.cpu - start.cpu).nanoseconds) / 1000 / Double(max(operations, 1))
+    }
+
     /// "CPU x µs, y context switches per op" for what was used since `start` over `operations`.
     static func perOperation(since start: ProcessUsage, operations: Int) -> String {
         let end = ProcessUsage.now
-        let micros = Double((end.cpu - start.cpu).nanoseconds) / 1000 / Double(max(operations, 1))
+        let micros = cpuMicroseconds(since: start, operations: operations)
         let switches = Double(end.contextSwitches - start.contextSwitches) / Double(max(operations, 1))
         return String(format: "CPU %.1f µs, %.2f context switches per op", micros, switches)
     }

@@ -6,16 +6,22 @@ import Tracing
 /// RPC figures: unary latency, unary throughput with 64 calls in flight, server-streaming
 /// message rate, and connection set-up plus first call. Server and client each run on their own
 /// reactor thread, with their tasks preferring it as executor; every call has a 5 s deadline.
+/// The four figures are also printed as "result KEY VALUE" lines for bench-compare, with the
+/// same counts as Benchmarks/GRPCComparison and Benchmarks/GRPCGo use.
 struct RPCBenchmarks {
     let certs: String
     let roundTrips: Int
+    /// Connections opened for the connection set-up figure.
+    let connections: Int
     /// Which figures to measure: latency, throughput, stream, connect, interceptors.
     let parts: Set<String>
+    /// Whether the latency figure is measured a second time with the reactors busy-polling.
+    let busyPollVariant: Bool
 
     func run() async throws {
         if parts.contains("latency") {
             try await latency()
-            try await latency(busyPoll: .microseconds(200))
+            if busyPollVariant { try await latency(busyPoll: .microseconds(200)) }
         }
         if parts.contains("throughput") { try await throughput() }
         if parts.contains("stream") { try await stream() }
@@ -38,18 +44,25 @@ struct RPCBenchmarks {
                 if index >= roundTrips / 10 { latency.add(sent.duration(to: clock.now)) }
             }
             let name = "RPC unary round trip, 64 B, one call in flight" + (busyPoll > .zero ? ", busy-poll" : "")
+            let cpu = ProcessUsage.cpuMicroseconds(since: usage, operations: roundTrips)
             say(row(name, latency))
             say("  " + ProcessUsage.perOperation(since: usage, operations: roundTrips))
+            if busyPoll == .zero {
+                result("unary_p50_us", latency.percentile(0.5))
+                result("unary_cpu_us", cpu)
+            }
         }
     }
 
     private func throughput() async throws {
         try await withServerAndClient { client, _ in
             let perWorker = max(roundTrips / 16, 100)
+            _ = try await client.unary("Bench.echo", [1])  // connected before the clock starts
             let usage = ProcessUsage.now
             let rate = try await Self.callsPerSecond(client, perWorker: perWorker)
             say(String(format: "RPC unary calls/s, 64 in flight on one connection: %10.0f calls/s", rate))
             say("  " + ProcessUsage.perOperation(since: usage, operations: 64 * perWorker))
+            result("calls_per_s", rate)
         }
     }
 
@@ -124,6 +137,7 @@ struct RPCBenchmarks {
     private func stream() async throws {
         try await withServerAndClient { client, _ in
             let count = roundTrips * 25
+            _ = try await client.unary("Bench.echo", [1])  // connected before the clock starts
             let clock = MonotonicClock()
             let started = clock.now
             let usage = ProcessUsage.now
@@ -138,13 +152,14 @@ struct RPCBenchmarks {
                     format: "RPC server stream of 64 B messages: %10.0f messages/s (%d in %.2f s)",
                     Double(received) / seconds, received, seconds))
             say("  " + ProcessUsage.perOperation(since: usage, operations: received))
+            result("stream_msgs_per_s", Double(received) / seconds)
         }
     }
 
     private func connect() async throws {
         try await withServerAndClient { _, connect in
             var setup = Samples()
-            for _ in 0..<200 {
+            for _ in 0..<connections {
                 let clock = MonotonicClock()
                 let started = clock.now
                 let client = connect()
@@ -153,6 +168,7 @@ struct RPCBenchmarks {
                 client.close()
             }
             say(row("RPC new connection (TLS 1.3 handshake) + first call", setup))
+            result("connect_p50_us", setup.percentile(0.5))
         }
     }
 

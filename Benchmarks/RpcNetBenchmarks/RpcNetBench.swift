@@ -23,9 +23,11 @@ struct RpcNetBench: AsyncParsableCommand {
     var bulkMiB = 512
     @Option(help: "Directory holding the test certificates.")
     var certs = "certs"
+    @Option(help: "Connections opened for the connection set-up figure.")
+    var connections = 200
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server)."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), compare (not in the default: the QUIC echo, the UDP floor and the four RPC figures that make bench-compare measures for gRPC-Swift 2 and gRPC-Go too, each also printed as a 'result KEY VALUE' line), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server)."
     )
     var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
@@ -60,13 +62,17 @@ struct RpcNetBench: AsyncParsableCommand {
         say("round trips: \(roundTrips) × \(payload) B; bulk: \(bulkMiB) MiB per run\n")
         let chosen = Set(sections.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
         if chosen.contains("transport") { try await transportSection() }
+        if chosen.contains("compare") { try await floorsSection() }
         let rpcParts = Set(
             ["latency", "throughput", "stream", "connect"].filter {
-                chosen.contains("rpc") || chosen.contains("rpc-\($0)")
+                chosen.contains("rpc") || chosen.contains("compare") || chosen.contains("rpc-\($0)")
             }
                 + (chosen.contains("rpc-interceptors") ? ["interceptors"] : []))
         if !rpcParts.isEmpty {
-            try await RPCBenchmarks(certs: certs, roundTrips: roundTrips, parts: rpcParts).run()
+            try await RPCBenchmarks(
+                certs: certs, roundTrips: roundTrips, connections: connections, parts: rpcParts,
+                busyPollVariant: !chosen.contains("compare")
+            ).run()
             say("")
         }
         if chosen.contains("bulk") { try await bulkSection() }
@@ -111,6 +117,17 @@ struct RpcNetBench: AsyncParsableCommand {
             String(
                 format: "  busy-polling: QUIC p50 / UDP p50 = %.2f× (2-process busy-polling floor)\n",
                 quicPolling.percentile(0.5) / udpSpinning.percentile(0.5)))
+    }
+
+    /// The floors bench-compare sets the unary figure against: RpcNet's own QUIC stream echo and
+    /// the kernel's UDP ping-pong between two threads, both blocking (no busy-polling).
+    private func floorsSection() async throws {
+        let quic = try await quicStreamRoundTrips(roundTrips: roundTrips, payload: payload)
+        say(row("QUIC stream echo round trip (2 reactor threads)", quic))
+        result("quic_echo_p50_us", quic.percentile(0.5))
+        let udp = try udpPingPong(roundTrips: roundTrips, payload: payload)
+        say(row("UDP ping-pong floor (2 threads, blocking)", udp))
+        result("udp_floor_p50_us", udp.percentile(0.5))
     }
 
     /// One-stream bulk transfer at three packet sizes.
@@ -391,4 +408,9 @@ func machineDescription() -> String {
 /// Prints a line unbuffered, so progress shows while later measurements run.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Prints "result KEY VALUE", the line Benchmarks/Compare/bench-compare.py reads.
+func result(_ key: String, _ value: Double) {
+    say(String(format: "result %@ %.1f", key, value))
 }

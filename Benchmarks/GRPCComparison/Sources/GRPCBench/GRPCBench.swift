@@ -36,7 +36,13 @@ struct GRPCBench: AsyncParsableCommand {
             "HTTP/2 + TLS on 127.0.0.1 (HTTP2ServerTransport.Posix / HTTP2ClientTransport.Posix, "
                 + "one event-loop thread each), raw-bytes messages, 5 s deadline per call")
         say("round trips: \(roundTrips) × 64 B; connections: \(connections)\n")
-        let bench = Benchmarks(certs: certs, roundTrips: roundTrips, connections: connections)
+        // One event-loop thread for the servers and one for the clients, for the whole process:
+        // shutting a group down after each part raced the transports' last scheduled tasks
+        // ("Cannot schedule tasks on an EventLoop that has already shut down").
+        let bench = Benchmarks(
+            certs: certs, roundTrips: roundTrips, connections: connections,
+            serverGroup: MultiThreadedEventLoopGroup(numberOfThreads: 1),
+            clientGroup: MultiThreadedEventLoopGroup(numberOfThreads: 1))
         if parts.contains("latency") { try await bench.latency() }
         if parts.contains("throughput") { try await bench.throughput() }
         if parts.contains("stream") { try await bench.stream() }
@@ -50,11 +56,21 @@ struct Benchmarks {
     let certs: String
     let roundTrips: Int
     let connections: Int
+    let serverGroup: MultiThreadedEventLoopGroup
+    let clientGroup: MultiThreadedEventLoopGroup
 
     /// Every call carries a 5 s deadline, as RpcNet's benchmark calls do.
     static let options: CallOptions = {
         var options = CallOptions.defaults
         options.timeout = .seconds(5)
+        return options
+    }()
+
+    /// The stream's deadline bounds a whole transfer, not one message: 5 s was too short for
+    /// 500,000 messages at gRPC-Swift's rate.
+    static let streamOptions: CallOptions = {
+        var options = CallOptions.defaults
+        options.timeout = .seconds(600)
         return options
     }()
 
@@ -74,14 +90,18 @@ struct Benchmarks {
                     throw BenchError("Echo returned \(reply.count) bytes, not the request")
                 }
             }
+            let used = ProcessUsage.now - usage
             say(row("gRPC unary round trip, 64 B, one call in flight", latency))
-            say("  " + ProcessUsage.perOperation(since: usage, operations: roundTrips))
+            say("  " + used.perOperation(roundTrips))
+            result("unary_p50_us", latency.percentile(0.5))
+            result("unary_cpu_us", used.cpuMicroseconds / Double(roundTrips))
         }
     }
 
     func throughput() async throws {
         try await withServerAndClient { client, _ in
             let perWorker = max(roundTrips / 16, 100)
+            _ = try await Self.echo(client, [1])  // connected before the clock starts
             let clock = ContinuousClock()
             let started = clock.now
             let usage = ProcessUsage.now
@@ -101,12 +121,14 @@ struct Benchmarks {
                     format: "gRPC unary calls/s, 64 in flight on one connection: %10.0f calls/s (%d in %.2f s)",
                     Double(64 * perWorker) / seconds, 64 * perWorker, seconds))
             say("  " + ProcessUsage.perOperation(since: usage, operations: 64 * perWorker))
+            result("calls_per_s", Double(64 * perWorker) / seconds)
         }
     }
 
     func stream() async throws {
         try await withServerAndClient { client, _ in
             let count = roundTrips * 25
+            _ = try await Self.echo(client, [1])  // connected before the clock starts
             let clock = ContinuousClock()
             let started = clock.now
             let usage = ProcessUsage.now
@@ -115,7 +137,7 @@ struct Benchmarks {
                 descriptor: BenchService.stream,
                 serializer: RawBytesSerializer(),
                 deserializer: RawBytesDeserializer(),
-                options: Self.options
+                options: Self.streamOptions
             ) { response in
                 var received = 0
                 for try await _ in response.messages { received += 1 }
@@ -127,6 +149,7 @@ struct Benchmarks {
                     format: "gRPC server stream of 64 B messages: %10.0f messages/s (%d in %.2f s)",
                     Double(received) / seconds, received, seconds))
             say("  " + ProcessUsage.perOperation(since: usage, operations: received))
+            result("stream_msgs_per_s", Double(received) / seconds)
             if received != count { throw BenchError("stream delivered \(received) of \(count) messages") }
         }
     }
@@ -153,6 +176,7 @@ struct Benchmarks {
                 try await running.value
             }
             say(row("gRPC new connection (TLS handshake) + first call", setup))
+            result("connect_p50_us", setup.percentile(0.5))
             say("  " + usage.perOperation(connections))
         }
     }
@@ -167,14 +191,13 @@ struct Benchmarks {
         ) { response in try response.message }
     }
 
-    /// Runs `body` with a client of a fresh server; server and client each get an event-loop
-    /// group of one thread (as RpcNet's benchmark gives each its own reactor thread). `body`'s
+    /// Runs `body` with a client of a fresh server; server and client each run on their own
+    /// event-loop thread (as RpcNet's benchmark gives each its own reactor thread). `body`'s
     /// second argument makes further client transports to the same server.
     private func withServerAndClient(
         _ body: @Sendable (Client, @Sendable () throws -> HTTP2ClientTransport.Posix) async throws -> Void
     ) async throws {
-        let serverGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let clientGroup = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let (serverGroup, clientGroup) = (self.serverGroup, self.clientGroup)
         let serverTransport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: "127.0.0.1", port: 0),
             transportSecurity: .tls(
@@ -206,8 +229,6 @@ struct Benchmarks {
         server.beginGracefulShutdown()
         _ = await running.result
         _ = await serving.result
-        try await clientGroup.shutdownGracefully()
-        try await serverGroup.shutdownGracefully()
         if let failure { throw failure }
     }
 }

@@ -29,9 +29,14 @@ struct ProcessUsage {
         ProcessUsage(cpu: lhs.cpu + rhs.cpu, contextSwitches: lhs.contextSwitches + rhs.contextSwitches)
     }
 
+    /// The CPU time, in microseconds.
+    var cpuMicroseconds: Double {
+        Double(cpu.components.seconds) * 1e6 + Double(cpu.components.attoseconds) / 1e12
+    }
+
     /// "CPU x µs, y context switches per op" for this usage spread over `operations`.
     func perOperation(_ operations: Int) -> String {
-        let micros = Double(cpu.components.seconds) * 1e6 + Double(cpu.components.attoseconds) / 1e12
+        let micros = cpuMicroseconds
         return String(
             format: "CPU %.1f µs, %.2f context switches per op", micros / Double(max(operations, 1)),
             Double(contextSwitches) / Double(max(operations, 1)))
@@ -83,4 +88,9 @@ func machineDescription() -> String {
 /// Prints a line unbuffered, so progress shows while later measurements run.
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+/// Prints "result KEY VALUE", the line Benchmarks/Compare/bench-compare.py reads.
+func result(_ key: String, _ value: Double) {
+    say(String(format: "result %@ %.1f", key, value))
 }
