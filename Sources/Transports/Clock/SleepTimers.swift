@@ -5,16 +5,27 @@ import Glibc
 ///
 /// `Task.sleep` on Linux arms a Dispatch timer per sleep and wakes Dispatch's manager thread to
 /// do so, which halved RPC throughput once every call carried a deadline (docs/BENCHMARKS.md).
-/// Here scheduling costs a lock and a heap insertion, and the thread is signalled only when the
-/// earliest deadline moves forward, which is rare: most deadlines share one timeout and are
-/// cancelled long before they expire.
+/// Here scheduling costs a lock and a heap insertion, and the thread is signalled only when it
+/// would otherwise sleep past the new deadline, which is rare: most deadlines share one timeout
+/// and are cancelled long before they expire, and a cancelled timer leaves the thread asleep
+/// until its old deadline, which is before the next call's. (Signalling whenever the queue's
+/// earliest timer changed woke the thread twice per call at one call in flight.)
 final class SleepTimers: @unchecked Sendable {
     /// The process-wide instance; its thread starts on first use and lives with the process.
     static let shared = SleepTimers()
 
+    /// What the timer thread is doing, so that it is signalled only when needed.
+    private enum ThreadPhase {
+        case notStarted
+        /// Firing timers or about to look at the queue: it sees any new deadline by itself.
+        case running
+        /// Waiting on the condition until this instant, or until signalled when `nil`.
+        case sleeping(until: MonotonicInstant?)
+    }
+
     // Guarded by `mutex`.
     private var timers = TimerQueue()
-    private var threadStarted = false
+    private var phase = ThreadPhase.notStarted
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
@@ -68,9 +79,23 @@ final class SleepTimers: @unchecked Sendable {
 
     /// Called with the lock held.
     private func add(_ waiter: TimerQueue.Waiter, at deadline: MonotonicInstant, sequence: UInt64) {
-        let earliest = timers.insert(waiter, at: deadline, sequence: sequence)
-        startThreadIfNeeded()
-        if earliest { pthread_cond_signal(condition) }
+        timers.insert(waiter, at: deadline, sequence: sequence)
+        switch phase {
+        case .notStarted:
+            startThread()
+        case .sleeping(until: nil):
+            wakeThread()
+        case .sleeping(until: let wakeUp?) where deadline < wakeUp:
+            wakeThread()
+        case .sleeping, .running:
+            break
+        }
+    }
+
+    /// Called with the lock held.
+    private func wakeThread() {
+        phase = .running
+        pthread_cond_signal(condition)
     }
 
     private func locked<Result>(_ body: () throws -> Result) rethrows -> Result {
@@ -80,9 +105,8 @@ final class SleepTimers: @unchecked Sendable {
     }
 
     /// Called with the lock held.
-    private func startThreadIfNeeded() {
-        guard !threadStarted else { return }
-        threadStarted = true
+    private func startThread() {
+        phase = .running
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, sleepTimersThreadMain, Unmanaged.passUnretained(self).toOpaque())
         precondition(result == 0, "cannot start the timer thread (error \(result))")
@@ -102,14 +126,17 @@ final class SleepTimers: @unchecked Sendable {
                 pthread_mutex_lock(mutex)
                 continue
             }
-            if let deadline = timers.earliestDeadline() {
+            let wakeUp = timers.earliestDeadline()
+            phase = .sleeping(until: wakeUp)
+            if let wakeUp {
                 var until = timespec(
-                    tv_sec: Int(deadline.nanoseconds / 1_000_000_000),
-                    tv_nsec: Int(deadline.nanoseconds % 1_000_000_000))
+                    tv_sec: Int(wakeUp.nanoseconds / 1_000_000_000),
+                    tv_nsec: Int(wakeUp.nanoseconds % 1_000_000_000))
                 pthread_cond_timedwait(condition, mutex, &until)
             } else {
                 pthread_cond_wait(condition, mutex)
             }
+            phase = .running
         }
     }
 }

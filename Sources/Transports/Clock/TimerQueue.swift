@@ -50,17 +50,14 @@ struct TimerQueue {
         return nextSequence
     }
 
-    /// Adds `waiter`; returns true when it became the earliest deadline.
-    @discardableResult
-    mutating func insert(_ waiter: Waiter, at deadline: MonotonicInstant, sequence: UInt64) -> Bool {
-        let earliest = self.earliest().map { deadline < $0.deadline } ?? true
+    /// Adds `waiter`.
+    mutating func insert(_ waiter: Waiter, at deadline: MonotonicInstant, sequence: UInt64) {
         deadlines.insert(Key(deadline: deadline, sequence: sequence))
         waiters[sequence] = (deadline, waiter)
         if case .sleeper = waiter { sleeperCount += 1 }
         if deadlines.count > 1024, deadlines.count > 2 * waiters.count {
             deadlines = Heap(waiters.map { Key(deadline: $0.value.deadline, sequence: $0.key) })
         }
-        return earliest
     }
 
     /// Removes the waiter registered under `sequence`, if it is still pending.
