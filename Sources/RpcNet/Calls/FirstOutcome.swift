@@ -12,9 +12,10 @@ final class FirstOutcome<Value: Sendable>: Sendable {
 
     private let state = Mutex<State>(.empty)
 
-    /// Offers `value`; returns false when another value won already.
+    /// Offers `value`; returns false when another value won already. When it wins, `winning`
+    /// runs before the waiting task is woken, so what the winner does is done when it wakes.
     @discardableResult
-    func resolve(_ value: Value) -> Bool {
+    func resolve(_ value: Value, winning: () -> Void = {}) -> Bool {
         let waiter: CheckedContinuation<Value, Never>?? = state.withLock { state in
             switch state {
             case .resolved: return nil
@@ -27,6 +28,7 @@ final class FirstOutcome<Value: Sendable>: Sendable {
             }
         }
         guard let waiter else { return false }
+        winning()
         waiter?.resume(returning: value)
         return true
     }

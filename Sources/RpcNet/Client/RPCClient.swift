@@ -161,11 +161,11 @@ public final class RPCClient: RPCCaller {
     ) async throws(RPCStatus) -> Result {
         let interceptors = configuration.interceptors
         guard !interceptors.isEmpty else {
-            return try await perform(method, options: options, requests: requests, body)
+            return try await perform(method, kind, options: options, requests: requests, body)
         }
         let call = ClientCall(method: method, kind: kind, remoteAddress: remoteAddress, clock: clock, options: options)
         return try await interceptors.intercept(call) { (call: ClientCall) async throws(RPCStatus) -> Result in
-            try await self.perform(call.method, options: call.options, requests: requests, body)
+            try await self.perform(call.method, kind, options: call.options, requests: requests, body)
         }
     }
 
@@ -181,13 +181,15 @@ public final class RPCClient: RPCCaller {
     /// `body` against the deadline and the caller's cancellation, and tells the options'
     /// status observer how it ended.
     private func perform<Result: Sendable>(
-        _ method: String, options: CallOptions, requests: [[UInt8]]?,
+        _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
         _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result
     ) async throws(RPCStatus) -> Result {
         let observers = options.observers
         var trailer: Trailer?
         do {
-            let result = try await exchange(method, options: options, requests: requests, body) { trailer = $0 }
+            let result = try await exchange(method, kind, options: options, requests: requests, body) {
+                trailer = $0
+            }
             observers.status?(.ok, trailer?.metadata ?? Metadata())
             return result
         } catch {
@@ -199,7 +201,7 @@ public final class RPCClient: RPCCaller {
 
     /// The call on the wire: `trailer` is given the trailer that ended it, when one arrived.
     private func exchange<Result: Sendable>(
-        _ method: String, options: CallOptions, requests: [[UInt8]]?,
+        _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
         _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result,
         trailer: (Trailer) -> Void
     ) async throws -> Result {
@@ -233,7 +235,12 @@ public final class RPCClient: RPCCaller {
                 let writer = MessageWriter(
                     stream: stream, limits: configuration.limits, observer: observers.request)
                 let result: Result
-                if let timeout {
+                if let timeout, kind == .unary {
+                    // A unary body only reads the response: the deadline aborts the stream.
+                    result = try await withDeadline(timeout, on: clock, aborting: stream) {
+                        try await body(writer, responses)
+                    }
+                } else if let timeout {
                     result = try await withDeadline(timeout, on: clock) { try await body(writer, responses) }
                 } else {
                     result = try await body(writer, responses)

@@ -363,23 +363,36 @@ public final class RPCServer: Sendable {
     }
 
     /// Races the handler against the caller aborting, the deadline and (for single-request
-    /// methods) the request timeout, and ends the call on the wire as soon as the first of them
-    /// happens: the handler may still be unwinding from its cancellation, but nothing it writes
-    /// afterwards reaches the caller.
+    /// methods whose request is not all here) the request timeout, and ends the call on the wire
+    /// as soon as the first of them happens: the handler may still be unwinding from its
+    /// cancellation, but nothing it writes afterwards reaches the caller. The handler runs in a
+    /// child task so that it can be cancelled; the others are callbacks (the stream's abort, the
+    /// clock's timers), so a call costs this task and its handler's, no watcher.
     private func run(
         _ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext,
         connection: ObjectIdentifier, slot: CallSlot
     ) async {
         let first = FirstOutcome<Outcome>()
+        // Whoever ends the call first ends it on the wire there and then, before the call's task
+        // wakes: a handler's trailer is queued right behind its last response, so both leave in
+        // one packet.
+        let end: @Sendable (Outcome) -> Void = { outcome in
+            first.resolve(outcome) {
+                self.conclude(stream, outcome: outcome, metadata: context.trailingMetadata)
+                slot.release()
+            }
+        }
         let deadlineTimer = context.deadline.map { deadline in
-            clock.schedule(at: deadline) { first.resolve(.deadlineExceeded) }
+            clock.schedule(at: deadline) { end(.deadlineExceeded) }
         }
         let ticket: UInt64?
         let requestTimer: ScheduledTimer?
         // A request already complete (the usual case: header, message and FIN in one packet)
-        // does not wait.
-        if case .singleRequest = handler, !stream.isReceiveComplete {
-            guard let entered = waitingRoom.enter(connection: connection, evict: { first.resolve(.evicted) }) else {
+        // neither waits nor needs a timer.
+        let awaitsRequest: Bool
+        if case .singleRequest = handler { awaitsRequest = !stream.isReceiveComplete } else { awaitsRequest = false }
+        if awaitsRequest {
+            guard let entered = waitingRoom.enter(connection: connection, evict: { end(.evicted) }) else {
                 if let deadlineTimer { clock.cancel(deadlineTimer) }
                 conclude(
                     stream,
@@ -390,11 +403,9 @@ public final class RPCServer: Sendable {
         } else {
             ticket = nil
         }
-        if case .singleRequest = handler {
+        if awaitsRequest {
             let limit = configuration.requestTimeout
-            requestTimer = clock.schedule(at: clock.now.advanced(by: limit)) {
-                first.resolve(.requestTimedOut(after: limit))
-            }
+            requestTimer = clock.schedule(at: clock.now.advanced(by: limit)) { end(.requestTimedOut(after: limit)) }
         } else {
             requestTimer = nil
         }
@@ -429,16 +440,20 @@ public final class RPCServer: Sendable {
                     } else {
                         try await interceptors.intercept(call, handler: handled)
                     }
-                    first.resolve(.finished(.ok))
+                    end(.finished(.ok))
                 } catch {
-                    first.resolve(.finished(error))
+                    end(.finished(error))
                 }
             }
-            group.addTask {
-                if let abort = try? await stream.waitForAbort() { first.resolve(.callerAborted(code: abort.abortCode)) }
+            // The caller going away ends the call through the stream, not a task watching it. The
+            // abort is learnt inside the transport's packet processing, so the stream is shut
+            // from this task rather than re-entrantly from there.
+            stream.whenAborted { abort in first.resolve(.callerAborted(code: abort.abortCode)) }
+            let outcome = await first.value
+            if case .callerAborted = outcome {
+                conclude(stream, outcome: outcome, metadata: context.trailingMetadata)
+                slot.release()
             }
-            conclude(stream, outcome: await first.value, metadata: context.trailingMetadata)
-            slot.release()
             group.cancelAll()
         }
         if let deadlineTimer { clock.cancel(deadlineTimer) }
@@ -584,31 +599,6 @@ private final class CallSlot: Sendable {
     /// Gives the place back; later calls do nothing.
     func release() {
         if held.exchange(false, ordering: .relaxed) { counter.open.subtract(1, ordering: .relaxed) }
-    }
-}
-
-/// Runs `body`, failing with ``RPCStatus/Code-swift.struct/deadlineExceeded`` (and cancelling
-/// `body`) after `limit` of `clock`'s time. The deadline is a clock callback, not a second task.
-func withDeadline<T: Sendable>(
-    _ limit: Duration, on clock: any NetworkClock, _ body: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    let outcome = FirstOutcome<Result<T, any Error>?>()
-    let timer = clock.schedule(at: clock.now.advanced(by: limit)) { outcome.resolve(nil) }
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask {
-            do {
-                outcome.resolve(.success(try await body()))
-            } catch {
-                outcome.resolve(.failure(error))
-            }
-        }
-        // Leaving the group waits for `body`; when the deadline won, it is cancelled first.
-        defer { group.cancelAll() }
-        guard let result = await outcome.value else {
-            throw RPCStatus(code: .deadlineExceeded, message: "timed out after \(limit)")
-        }
-        clock.cancel(timer)
-        return try result.get()
     }
 }
 

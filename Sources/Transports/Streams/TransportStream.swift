@@ -60,7 +60,7 @@ public final class TransportStream: Sendable {
         var nextWaiterID: UInt64 = 0
         // Aborts by the peer or the connection.
         var abort: TransportError?
-        var abortWaiters: [(id: UInt64, continuation: CheckedContinuation<TransportError, any Error>)] = []
+        var abortActions: [@Sendable (TransportError) -> Void] = []
         // Whole `write` calls take turns, so concurrent writers never interleave their bytes.
         var writing = false
         var turnWaiters: Deque<Waiter> = []
@@ -176,21 +176,16 @@ public final class TransportStream: Sendable {
     /// connection's budget has room; with `finish`, ends the stream after them. Zero bytes are
     /// legal. When it throws, nothing was queued.
     public func write(_ bytes: [UInt8], finish: Bool = false) async throws {
+        // The common case, no other writer and room for the bytes, costs one lock: the turn is
+        // taken only by a writer that has to wait.
+        if case .queued(let notify) = try attemptWrite(bytes, finish: finish, takingFreeTurn: true) {
+            if notify { driver.streamHasDataToSend(self) }
+            return
+        }
         try await acquireWriteTurn()
         defer { releaseWriteTurn() }
         while true {
-            let outcome: WriteAttempt = try state.withLock { state throws(TransportError) in
-                if let error = state.sendError { throw error }
-                if state.finQueued { throw TransportError.streamClosedLocally }
-                let buffered = state.send.buffered
-                guard buffered == 0 || buffered + bytes.count <= sendBufferLimit else {
-                    return .wait(events: state.sendEvents, shed: nil)
-                }
-                if let budget, !bytes.isEmpty, case .denied(let shed) = budget.reserve(bytes.count, for: self) {
-                    return .wait(events: state.sendEvents, shed: shed)
-                }
-                return .queued(notify: Self.queue(bytes, finish: finish, in: &state))
-            }
+            let outcome = try attemptWrite(bytes, finish: finish, takingFreeTurn: false)
             switch outcome {
             case .queued(let notify):
                 if notify { driver.streamHasDataToSend(self) }
@@ -198,6 +193,8 @@ public final class TransportStream: Sendable {
             case .wait(let events, let shed):
                 shed?.shed()
                 try await suspendWriter(seen: events)
+            case .turnTaken:
+                preconditionFailure("a writer holding the turn found it taken")
             }
         }
     }
@@ -218,6 +215,28 @@ public final class TransportStream: Sendable {
     private enum WriteAttempt {
         case queued(notify: Bool)
         case wait(events: UInt64, shed: SendBudget?)
+        /// Another writer holds the turn (only when `takingFreeTurn`).
+        case turnTaken
+    }
+
+    /// Queues `bytes` if they fit now. With `takingFreeTurn`, only when no writer holds or
+    /// waits for the turn (the caller holds none); otherwise the caller holds the turn.
+    private func attemptWrite(_ bytes: [UInt8], finish: Bool, takingFreeTurn: Bool) throws(TransportError)
+        -> WriteAttempt
+    {
+        try state.withLock { state throws(TransportError) in
+            if takingFreeTurn, state.writing { return .turnTaken }
+            if let error = state.sendError { throw error }
+            if state.finQueued { throw TransportError.streamClosedLocally }
+            let buffered = state.send.buffered
+            guard buffered == 0 || buffered + bytes.count <= sendBufferLimit else {
+                return .wait(events: state.sendEvents, shed: nil)
+            }
+            if let budget, !bytes.isEmpty, case .denied(let shed) = budget.reserve(bytes.count, for: self) {
+                return .wait(events: state.sendEvents, shed: shed)
+            }
+            return .queued(notify: Self.queue(bytes, finish: finish, in: &state))
+        }
     }
 
     /// Appends `bytes` (already charged to the budget); returns whether the driver must be told.
@@ -447,13 +466,18 @@ public final class TransportStream: Sendable {
         }
     }
 
-    /// The peer acknowledged bytes below `offset`; writers waiting for room are woken.
+    /// The peer acknowledged bytes below `offset`, which frees them.
+    ///
+    /// A full buffer wakes its writers only once it has drained to half of ``sendBufferLimit``
+    /// (a low-water mark), not on every acknowledgement: a fast writer then refills it in one go
+    /// instead of waking for each ACK frame's worth of room.
     func acknowledge(upTo offset: UInt64) {
         let (freed, writers): (Int, Deque<Waiter>) = state.withLock { state in
             let before = state.send.buffered
             state.send.acknowledge(upTo: offset)
             let freed = before - state.send.buffered
             guard freed > 0 else { return (0, []) }
+            guard state.send.buffered <= sendBufferLimit / 2 else { return (freed, []) }
             state.sendEvents &+= 1
             defer { state.writers.removeAll() }
             return (freed, state.writers)
@@ -531,40 +555,27 @@ public final class TransportStream: Sendable {
 
     // MARK: Aborts
 
-    /// Waits until the peer aborts the stream (RESET_STREAM or STOP_SENDING) or its connection
-    /// ends, and returns how. Lets a server stop work for a caller that has gone, even while the
-    /// work is not reading or writing. Throws `CancellationError` when the waiting task is cancelled.
-    public func waitForAbort() async throws -> TransportError {
-        let id = state.withLock { state in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
+    /// Runs `action` once, when the peer aborts the stream (RESET_STREAM or STOP_SENDING) or its
+    /// connection ends, with how; at once when that already happened. Lets a server stop work
+    /// for a caller that has gone, even while the work is not reading or writing, without a
+    /// task waiting beside it. `action` runs on the thread that learnt of the abort (the
+    /// reactor's, for QUIC) and must not block.
+    public func whenAborted(_ action: @escaping @Sendable (TransportError) -> Void) {
+        let abort: TransportError? = state.withLock { state in
+            if let abort = state.abort { return abort }
+            state.abortActions.append(action)
+            return nil
         }
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation {
-                (continuation: CheckedContinuation<TransportError, any Error>) in
-                let immediate: Result<TransportError, CancellationError>? = state.withLock { state in
-                    if let abort = state.abort { return .success(abort) }
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    state.abortWaiters.append((id, continuation))
-                    return nil
-                }
-                if let immediate { continuation.resume(with: immediate) }
-            }
-        } onCancel: {
-            let waiter = state.withLock { state in
-                state.abortWaiters.firstIndex { $0.id == id }.map { state.abortWaiters.remove(at: $0) }
-            }
-            waiter?.continuation.resume(throwing: CancellationError())
-        }
+        if let abort { action(abort) }
     }
 
     private func recordAbort(_ error: TransportError) {
-        let waiters = state.withLock { state in
+        let (abort, actions) = state.withLock { state in
             if state.abort == nil { state.abort = error }
-            defer { state.abortWaiters.removeAll() }
-            return state.abortWaiters
+            defer { state.abortActions.removeAll() }
+            return (state.abort ?? error, state.abortActions)
         }
-        for waiter in waiters { waiter.continuation.resume(returning: error) }
+        for action in actions { action(abort) }
     }
 
     private func wakeAll() {
