@@ -48,7 +48,7 @@ public final class RPCServer: Sendable {
         var handlers: [String: MethodHandler] = [:]
         var accepting = true
         var listeners: [any ConnectionListener] = []
-        var connections: [ObjectIdentifier: (connection: any TransportConnection, calls: CallCounter)] = [:]
+        var connections: [ObjectIdentifier: (connection: any TransportConnection, calls: ConnectionCalls)] = [:]
         /// Calls running, of every method: what ``Configuration/maxConcurrentCalls`` bounds.
         var runningCalls = 0
         /// Calls running of methods not served while draining: what a drain waits for.
@@ -179,37 +179,48 @@ public final class RPCServer: Sendable {
 
     private func serve(connection: any TransportConnection) async {
         let key = ObjectIdentifier(connection)
-        let active = CallCounter()
+        let calls = ConnectionCalls()
         let admitted = state.withLock { state in
             guard state.accepting else { return false }
-            state.connections[key] = (connection, active)
+            state.connections[key] = (connection, calls)
             return true
         }
         guard admitted else {
             connection.close(code: 0, message: Self.drainMessage)
             return
         }
-        await withDiscardingTaskGroup { group in
+        let executor = Self.callExecutor(for: connection)
+        await withTaskCancellationHandler {
             while let stream = await next("stream", from: connection.acceptStream, peer: connection.remoteAddress) {
-                let slot = CallSlot(counter: active)
+                let slot = CallSlot(calls: calls)
                 guard slot.admitted(limit: configuration.maxConcurrentCallsPerConnection) else {
                     refuse(stream, status: RPCStatus(code: .resourceExhausted, message: "too many concurrent calls"))
                     slot.release()
                     continue
                 }
-                active.running.add(1, ordering: .relaxed)
-                group.addTask {
-                    await self.serve(stream: stream, connection: connection, slot: slot)
+                calls.start(on: executor) { id in
+                    await self.serve(stream: stream, connection: connection, slot: slot) { calls.cancel(id) }
                     slot.release()
+                } ended: { remaining in
                     // Draining: a connection whose last call ended is closed, so its client
                     // goes elsewhere now rather than at the end of the grace period.
-                    if active.running.subtract(1, ordering: .relaxed).newValue == 0, !self.isAccepting {
-                        connection.close(code: 0, message: Self.drainMessage)
-                    }
+                    if remaining == 0, !self.isAccepting { connection.close(code: 0, message: Self.drainMessage) }
                 }
             }
+            await calls.waitUntilIdle()
+        } onCancel: {
+            calls.cancelAll()
         }
         state.withLock { _ = $0.connections.removeValue(forKey: key) }
+    }
+
+    /// Where a connection's call tasks run: on the connection's reactor when the task serving it
+    /// runs there (a server started with that executor preference), so a call costs no thread
+    /// hop; otherwise on the global executor, as any task without a preference.
+    private static func callExecutor(for connection: any TransportConnection) -> (any TaskExecutor)? {
+        guard let preferred = connection.preferredExecutor else { return nil }
+        let current = withUnsafeCurrentTask { $0?.unownedTaskExecutor }
+        return current == preferred.asUnownedTaskExecutor() ? preferred : nil
     }
 
     /// Why a draining server closes a connection, as its client sees it.
@@ -246,8 +257,11 @@ public final class RPCServer: Sendable {
         stream.stopSending(code: status.code.rawValue)
     }
 
-    /// Runs one call from its header to its trailer.
-    private func serve(stream: TransportStream, connection: any TransportConnection, slot: CallSlot) async {
+    /// Runs one call from its header to its trailer; `cancelHandler` cancels the task it runs in.
+    private func serve(
+        stream: TransportStream, connection: any TransportConnection, slot: CallSlot,
+        cancelHandler: @escaping @Sendable () -> Void
+    ) async {
         var reader = FrameReader(stream: stream, limits: configuration.limits)
         let header: CallHeader
         do {
@@ -283,7 +297,8 @@ public final class RPCServer: Sendable {
             remoteAddress: connection.remoteAddress, peerIdentity: connection.peerIdentity, clock: clock,
             logger: logger, callNumber: callNumbers.add(1, ordering: .relaxed).newValue)
         await run(
-            handler, on: stream, reader: reader, context: context, connection: ObjectIdentifier(connection), slot: slot)
+            handler, on: stream, reader: reader, context: context, connection: ObjectIdentifier(connection), slot: slot,
+            cancelHandler: cancelHandler)
         if !isAccepting { await awaitDelivery(of: stream) }
     }
 
@@ -342,6 +357,12 @@ public final class RPCServer: Sendable {
         /// Ended while waiting for its request, to make room for newer calls (``WaitingRoom``).
         case evicted
 
+        /// Whether the handler ended the call (rather than something cutting it short).
+        var isFinished: Bool {
+            if case .finished = self { return true }
+            return false
+        }
+
         /// The call's status: what the trailer carries, or what interceptors are told when the
         /// stream was reset instead.
         var status: RPCStatus {
@@ -365,22 +386,23 @@ public final class RPCServer: Sendable {
     /// Races the handler against the caller aborting, the deadline and (for single-request
     /// methods whose request is not all here) the request timeout, and ends the call on the wire
     /// as soon as the first of them happens: the handler may still be unwinding from its
-    /// cancellation, but nothing it writes afterwards reaches the caller. The handler runs in a
-    /// child task so that it can be cancelled; the others are callbacks (the stream's abort, the
-    /// clock's timers), so a call costs this task and its handler's, no watcher.
+    /// cancellation, but nothing it writes afterwards reaches the caller. The handler runs
+    /// inline, in the call's own task, which `cancelHandler` cancels; the others are callbacks
+    /// (the stream's abort, the clock's timers), so a call costs one task.
     private func run(
         _ handler: MethodHandler, on stream: TransportStream, reader: FrameReader, context: ServerContext,
-        connection: ObjectIdentifier, slot: CallSlot
+        connection: ObjectIdentifier, slot: CallSlot, cancelHandler: @escaping @Sendable () -> Void
     ) async {
         let first = FirstOutcome<Outcome>()
-        // Whoever ends the call first ends it on the wire there and then, before the call's task
-        // wakes: a handler's trailer is queued right behind its last response, so both leave in
-        // one packet.
+        // Whoever ends the call first ends it on the wire there and then: a handler's trailer is
+        // queued right behind its last response, so both leave in one packet. Ending it early
+        // cancels the handler.
         let end: @Sendable (Outcome) -> Void = { outcome in
-            first.resolve(outcome) {
+            let won = first.resolve(outcome) {
                 self.conclude(stream, outcome: outcome, metadata: context.trailingMetadata)
                 slot.release()
             }
+            if won, !outcome.isFinished { cancelHandler() }
         }
         let deadlineTimer = context.deadline.map { deadline in
             clock.schedule(at: deadline) { end(.deadlineExceeded) }
@@ -409,55 +431,51 @@ public final class RPCServer: Sendable {
         } else {
             requestTimer = nil
         }
-        defer { if let ticket { waitingRoom.leave(ticket) } }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                let call = ServerCall(
-                    context: context, requests: MessageStream(source: MessageSource(reader: reader, onTrailer: nil)),
-                    responses: MessageWriter(
-                        stream: stream, limits: self.configuration.limits, deadline: context.deadline,
-                        clock: self.clock))
-                let handled: @Sendable (ServerCall) async throws(RPCStatus) -> Void = { call throws(RPCStatus) in
-                    do {
-                        switch handler {
-                        case .singleRequest(let body):
-                            let request = try await Self.singleRequest(call.requests)
-                            if let ticket { self.waitingRoom.leave(ticket) }
-                            if let requestTimer { self.clock.cancel(requestTimer) }
-                            try await body(request, call.responses, call.context)
-                        case .requestStream(let body):
-                            try await body(call.requests, call.responses, call.context)
-                        }
-                    } catch {
-                        // A handler cancelled because the call already ended learns why.
-                        throw first.resolvedValue?.status ?? Self.status(for: error)
-                    }
-                }
-                do throws(RPCStatus) {
-                    let interceptors = self.configuration.interceptors
-                    if interceptors.isEmpty {
-                        try await handled(call)
-                    } else {
-                        try await interceptors.intercept(call, handler: handled)
-                    }
-                    end(.finished(.ok))
-                } catch {
-                    end(.finished(error))
-                }
-            }
-            // The caller going away ends the call through the stream, not a task watching it. The
-            // abort is learnt inside the transport's packet processing, so the stream is shut
-            // from this task rather than re-entrantly from there.
-            stream.whenAborted { abort in first.resolve(.callerAborted(code: abort.abortCode)) }
-            let outcome = await first.value
-            if case .callerAborted = outcome {
-                conclude(stream, outcome: outcome, metadata: context.trailingMetadata)
-                slot.release()
-            }
-            group.cancelAll()
+        defer {
+            if let ticket { waitingRoom.leave(ticket) }
+            if let deadlineTimer { clock.cancel(deadlineTimer) }
+            if let requestTimer { clock.cancel(requestTimer) }
         }
-        if let deadlineTimer { clock.cancel(deadlineTimer) }
-        if let requestTimer { clock.cancel(requestTimer) }
+        // The caller going away ends the call through the stream, not a task watching it. The
+        // abort is learnt inside the transport's packet processing, so the stream itself is shut
+        // from this task, once the handler returned, rather than re-entrantly from there.
+        stream.whenAborted { abort in
+            if first.resolve(.callerAborted(code: abort.abortCode), winning: slot.release) { cancelHandler() }
+        }
+        let call = ServerCall(
+            context: context, requests: MessageStream(source: MessageSource(reader: reader, onTrailer: nil)),
+            responses: MessageWriter(
+                stream: stream, limits: configuration.limits, deadline: context.deadline, clock: clock))
+        let handled: @Sendable (ServerCall) async throws(RPCStatus) -> Void = { call throws(RPCStatus) in
+            do {
+                switch handler {
+                case .singleRequest(let body):
+                    let request = try await Self.singleRequest(call.requests)
+                    if let ticket { self.waitingRoom.leave(ticket) }
+                    if let requestTimer { self.clock.cancel(requestTimer) }
+                    try await body(request, call.responses, call.context)
+                case .requestStream(let body):
+                    try await body(call.requests, call.responses, call.context)
+                }
+            } catch {
+                // A handler cancelled because the call already ended learns why.
+                throw first.resolvedValue?.status ?? Self.status(for: error)
+            }
+        }
+        do throws(RPCStatus) {
+            let interceptors = configuration.interceptors
+            if interceptors.isEmpty {
+                try await handled(call)
+            } else {
+                try await interceptors.intercept(call, handler: handled)
+            }
+            end(.finished(.ok))
+        } catch {
+            end(.finished(error))
+        }
+        if let outcome = first.resolvedValue, case .callerAborted = outcome {
+            conclude(stream, outcome: outcome, metadata: context.trailingMetadata)
+        }
     }
 
     /// Ends the call on the wire for `outcome`, with the call's trailing `metadata`.
@@ -558,7 +576,7 @@ public final class RPCServer: Sendable {
         for action in state.withLock({ $0.drainActions }) { action() }
         let (listeners, idle) = state.withLock { state in
             state.accepting = false
-            let idle = state.connections.values.filter { $0.calls.running.load(ordering: .relaxed) == 0 }
+            let idle = state.connections.values.filter { $0.calls.isIdle }
             return (state.listeners, idle.map(\.connection))
         }
         for listener in listeners { listener.stopAccepting() }
@@ -566,39 +584,6 @@ public final class RPCServer: Sendable {
         _ = try? await withDeadline(gracePeriod, on: clock) { await self.waitUntilDrained() }
         let connections = state.withLock { $0.connections.values.map(\.connection) }
         for connection in connections { connection.close(code: 0, message: "server shut down") }
-    }
-}
-
-/// Calls on one connection.
-private final class CallCounter: Sendable {
-    /// Calls the peer has open: from their stream's arrival until the server ended them on the
-    /// wire (the trailer queued). The peer's QUIC stream limit frees a slot at that moment too,
-    /// so this is what ``RPCServer/Configuration/maxConcurrentCallsPerConnection`` bounds.
-    let open = Atomic<Int>(0)
-    /// Calls whose serving task has not returned yet (a handler may still be unwinding): what a
-    /// draining server waits for before closing the connection.
-    let running = Atomic<Int>(0)
-}
-
-/// One call's place in its connection's ``CallCounter/open`` count, given back exactly once:
-/// when the call ends on the wire, or at the latest when its task returns.
-private final class CallSlot: Sendable {
-    private let counter: CallCounter
-    private let held = Atomic<Bool>(true)
-
-    init(counter: CallCounter) {
-        self.counter = counter
-        counter.open.add(1, ordering: .relaxed)
-    }
-
-    /// Whether the call fits within `limit` open calls.
-    func admitted(limit: Int) -> Bool {
-        counter.open.load(ordering: .relaxed) <= limit
-    }
-
-    /// Gives the place back; later calls do nothing.
-    func release() {
-        if held.exchange(false, ordering: .relaxed) { counter.open.subtract(1, ordering: .relaxed) }
     }
 }
 

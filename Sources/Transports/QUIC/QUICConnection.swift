@@ -328,6 +328,11 @@ public final class QUICConnection: TransportConnection, StreamDriver, @unchecked
         closeSignal.reason
     }
 
+    /// The reactor this connection's state machine runs on.
+    public var preferredExecutor: (any TaskExecutor)? {
+        reactor
+    }
+
     // MARK: StreamDriver
 
     func streamHasDataToSend(_ stream: TransportStream) {

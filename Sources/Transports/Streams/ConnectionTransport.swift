@@ -22,11 +22,16 @@ public protocol TransportConnection: AnyObject, Sendable {
     /// The identity the peer's certificate proved during the handshake; `nil` when it presented
     /// none (a client without mutual TLS) or the transport has no certificates.
     var peerIdentity: PeerIdentity? { get }
+    /// The executor the connection's own work runs on (a QUIC connection's ``Reactor``), which
+    /// tasks serving it may prefer so as not to hop threads; `nil` when it has none.
+    var preferredExecutor: (any TaskExecutor)? { get }
 }
 
 extension TransportConnection {
     /// Transports without certificates prove no identity.
     public var peerIdentity: PeerIdentity? { nil }
+    /// Transports without a reactor have no executor to prefer.
+    public var preferredExecutor: (any TaskExecutor)? { nil }
 }
 
 /// Accepts connections that peers open to it.
