@@ -47,6 +47,16 @@ public struct MessageStream: AsyncSequence, Sendable {
         let observer: MessageObserver?
 
         public mutating func next() async throws -> [UInt8]? {
+            try await nextMessage()
+        }
+
+        /// What `for try await` calls: it runs on the caller's executor, as everything it calls
+        /// down to the stream does, so iterating costs no executor switch per message.
+        public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
+            try await nextMessage()
+        }
+
+        nonisolated(nonsending) private mutating func nextMessage() async throws -> [UInt8]? {
             let message = try await source.next()
             if let message, let observer { observer(message) }
             return message
@@ -86,7 +96,7 @@ final class MessageSource: @unchecked Sendable {
     /// Whether the peer's side of the call has ended (trailer or end of stream seen).
     var isFinished: Bool { finished }
 
-    func next() async throws -> [UInt8]? {
+    nonisolated(nonsending) func next() async throws -> [UInt8]? {
         guard !finished else { return nil }
         switch try await reader.next() {
         case .message(let bytes):
@@ -143,7 +153,7 @@ public struct MessageWriter: Sendable {
     /// Sends one message; fails with ``RPCStatus/Code-swift.struct/resourceExhausted`` when it
     /// exceeds the message size limit, and with ``RPCStatus/Code-swift.struct/deadlineExceeded``
     /// once the call's deadline has passed.
-    public func send(_ message: [UInt8]) async throws {
+    nonisolated(nonsending) public func send(_ message: [UInt8]) async throws {
         guard message.count <= limits.maxMessageSize else {
             throw RPCStatus(
                 code: .resourceExhausted,
