@@ -34,7 +34,7 @@ public struct MessageStream: AsyncSequence, Sendable {
 
     /// Reads the one message a unary side of a call carries, throwing `missing` when there is
     /// none and `extra` when there are more.
-    func single(missing: RPCStatus, extra: RPCStatus) async throws -> [UInt8] {
+    nonisolated(nonsending) func single(missing: RPCStatus, extra: RPCStatus) async throws -> [UInt8] {
         var messages = makeAsyncIterator()
         guard let message = try await messages.next() else { throw missing }
         guard try await messages.next() == nil else { throw extra }

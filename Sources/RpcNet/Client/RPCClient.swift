@@ -109,10 +109,15 @@ public final class RPCClient: RPCCaller {
 
     // MARK: Calls
 
+    /// What a call does between opening its stream and its end: runs on the caller's executor.
+    private typealias CallBody<Result> =
+        nonisolated(nonsending) @Sendable (MessageWriter, MessageStream) async throws
+        -> Result
+
     /// Calls a unary method.
-    public func unary(_ method: String, _ request: [UInt8], options: CallOptions = CallOptions()) async throws
-        -> [UInt8]
-    {
+    nonisolated(nonsending) public func unary(
+        _ method: String, _ request: [UInt8], options: CallOptions = CallOptions()
+    ) async throws -> [UInt8] {
         try await call(method, .unary, options: options, requests: [request]) { _, responses in
             try await Self.singleResponse(responses)
         }
@@ -155,9 +160,9 @@ public final class RPCClient: RPCCaller {
     }
 
     /// Runs the call through the interceptors (directly when there are none).
-    private func call<Result: Sendable>(
+    nonisolated(nonsending) private func call<Result: Sendable>(
         _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
-        _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result
+        _ body: @escaping CallBody<Result>
     ) async throws(RPCStatus) -> Result {
         let interceptors = configuration.interceptors
         guard !interceptors.isEmpty else {
@@ -180,9 +185,9 @@ public final class RPCClient: RPCCaller {
     /// Opens the call's stream, sends the header (and `requests` then FIN, when given), runs
     /// `body` against the deadline and the caller's cancellation, and tells the options'
     /// status observer how it ended.
-    private func perform<Result: Sendable>(
+    nonisolated(nonsending) private func perform<Result: Sendable>(
         _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
-        _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result
+        _ body: @escaping CallBody<Result>
     ) async throws(RPCStatus) -> Result {
         let observers = options.observers
         var trailer: Trailer?
@@ -200,9 +205,9 @@ public final class RPCClient: RPCCaller {
     }
 
     /// The call on the wire: `trailer` is given the trailer that ended it, when one arrived.
-    private func exchange<Result: Sendable>(
+    nonisolated(nonsending) private func exchange<Result: Sendable>(
         _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
-        _ body: @escaping @Sendable (MessageWriter, MessageStream) async throws -> Result,
+        _ body: @escaping CallBody<Result>,
         trailer: (Trailer) -> Void
     ) async throws -> Result {
         for request in requests ?? [] where request.count > configuration.limits.maxMessageSize {
@@ -259,7 +264,7 @@ public final class RPCClient: RPCCaller {
         }
     }
 
-    private static func singleResponse(_ responses: MessageStream) async throws -> [UInt8] {
+    nonisolated(nonsending) private static func singleResponse(_ responses: MessageStream) async throws -> [UInt8] {
         try await responses.single(
             missing: RPCStatus(code: .internal, message: "the server sent no response message"),
             extra: RPCStatus(code: .internal, message: "the server sent more than one response message"))
@@ -281,7 +286,7 @@ public final class RPCClient: RPCCaller {
 
     // MARK: Connection
 
-    private func openStream() async throws -> TransportStream {
+    nonisolated(nonsending) private func openStream() async throws -> TransportStream {
         let connection = try await connection()
         do {
             return try await connection.openStream()
@@ -290,7 +295,7 @@ public final class RPCClient: RPCCaller {
         }
     }
 
-    private func connection() async throws -> any TransportConnection {
+    nonisolated(nonsending) private func connection() async throws -> any TransportConnection {
         switch target {
         case .fixed(let connection):
             if let reason = connection.closeReason { throw RPCStatus(code: .unavailable, message: "\(reason)") }
