@@ -4,7 +4,8 @@
 /// load (``Worker/effectiveLoad``), and, for least-connections, the workers grouped by effective
 /// load. The registry brings it up to date when the revision moves, from the membership's list
 /// of changed members, and as its leases come and go, so a selection walks no member table:
-/// without a filter it costs a lookup or two, with one a pass over the workers.
+/// without a filter it costs a lookup or two, with one a pass over the workers that match it
+/// (over all of them the first time a filter is asked for after the workers changed).
 ///
 /// Not thread-safe: the registry keeps it under its lock.
 struct WorkerIndex {
@@ -26,6 +27,11 @@ struct WorkerIndex {
     private var byLoad: [Int: [String]] = [:]
     /// The smallest key of ``byLoad``.
     private var least = 0
+    /// The positions of the workers that match each filter asked for since the workers last
+    /// changed: a filtered selection then passes over the matching workers only.
+    private var matching: [[String: String]: [Int]] = [:]
+    /// Filters kept in ``matching`` before it is emptied.
+    private static let keptFilters = 16
 
     /// The index of `members` (in name order) at `revision`, with the registry's `load` (calls in
     /// flight by name).
@@ -57,13 +63,19 @@ struct WorkerIndex {
         return worker
     }
 
-    /// The effective load of the worker at `position`.
-    func effectiveLoad(at position: Int) -> Int { entries[position].effectiveLoad }
-
     /// The positions, in name order, of the workers that carry every tag of `filter` and are
-    /// not among `excluded`: a pass over the workers.
-    func positions(matching filter: [String: String], excluding excluded: Set<String>) -> [Int] {
-        entries.indices.filter { entries[$0].member.matches(filter) && !excluded.contains(entries[$0].member.name) }
+    /// not among `excluded`: a pass over the workers the first time a filter is asked for while
+    /// the workers stay as they are, a pass over the matching ones after that.
+    mutating func positions(matching filter: [String: String], excluding excluded: Set<String>) -> [Int] {
+        let positions: [Int]
+        if let known = matching[filter] {
+            positions = known
+        } else {
+            positions = entries.indices.filter { entries[$0].member.matches(filter) }
+            if matching.count >= Self.keptFilters { matching.removeAll() }
+            matching[filter] = positions
+        }
+        return excluded.isEmpty ? positions : positions.filter { !excluded.contains(entries[$0].member.name) }
     }
 
     /// Where the worker `name` is, if it is one.
@@ -81,10 +93,35 @@ struct WorkerIndex {
         return position(of: idle[turn % idle.count])
     }
 
+    /// The position of the least loaded of `candidates` (positions, in name order) whose turn it
+    /// is: with k of them at their least effective load, the (`turn` mod k)-th of those; nil
+    /// when there are no candidates.
+    func leastLoadedPosition(among candidates: [Int], turn: Int) -> Int? {
+        var least = Int.max
+        var tied = 0
+        for position in candidates {
+            let load = entries[position].effectiveLoad
+            if load < least {
+                least = load
+                tied = 1
+            } else if load == least {
+                tied += 1
+            }
+        }
+        guard tied > 0 else { return nil }
+        var skip = turn % tied
+        for position in candidates where entries[position].effectiveLoad == least {
+            if skip == 0 { return position }
+            skip -= 1
+        }
+        return nil
+    }
+
     /// Applies `changes` read at `revision` (see ``ClusterMembership/answeringMemberChanges(since:tags:)``):
     /// each member's new view, nil for one that is no longer a worker.
     mutating func apply(_ changes: [(name: String, member: ClusterMember?)], revision: UInt64, load: [String: Int]) {
         self.revision = revision
+        if !changes.isEmpty { matching.removeAll() }
         for (name, member) in changes {
             let index = insertionIndex(of: name)
             let present = index < entries.count && entries[index].member.name == name

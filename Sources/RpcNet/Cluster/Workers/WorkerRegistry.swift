@@ -10,7 +10,7 @@ public import Transports
 /// keeps an index of the workers, in name order, and the calls and streams in flight to each
 /// through it (counted by ``WorkerLease``), so a selection walks no member table: without a
 /// filter it costs about the same with ten workers as with a thousand, with a filter a pass
-/// over the workers. The index follows the member table exactly: each selection first checks
+/// over the workers that match it. The index follows the member table exactly: each selection first checks
 /// the membership's revision (one atomic load), which moves in the same step as any change of a
 /// member's status, address or tags or its first answer, and when it moved, applies the
 /// members that changed. So a tag change is seen at once, a member that turns suspect, fails
@@ -73,11 +73,8 @@ public final class WorkerRegistry: Sendable {
             case .random:
                 return candidates[Int(random.next() % UInt64(candidates.count))]
             case .leastConnections:
-                let loads = candidates.map { index!.effectiveLoad(at: $0) }
-                let least = loads.min()!
-                let idle = candidates.indices.filter { loads[$0] == least }
                 defer { cursor &+= 1 }
-                return candidates[idle[cursor % idle.count]]
+                return index!.leastLoadedPosition(among: candidates, turn: cursor)
             }
         }
 
