@@ -21,7 +21,7 @@ struct RegistryBenchmarks {
         say(
             "  members   "
                 + LoadBalancingStrategy.allCases.map { "\($0)".padding(toLength: 18, withPad: " ", startingAt: 0) }
-                .joined() + "leastConnections, zone=a")
+                .joined() + "LeastConnections, zone=a")
         for size in sizes { try measure(members: size) }
     }
 
