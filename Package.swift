@@ -184,10 +184,17 @@ let package = Package(
             path: "Benchmarks/RpcNetBenchmarks",
             swiftSettings: strictSwift
         ),
+        // Helpers both test targets use: the repository's paths, the test PKI, reactors and threads.
+        .target(
+            name: "TestSupport",
+            dependencies: ["Transports"],
+            path: "Tests/TestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
             name: "RpcNetTests",
             dependencies: [
-                "RpcNet", "ClusterExample", .product(name: "Logging", package: "swift-log"),
+                "RpcNet", "ClusterExample", "TestSupport", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -207,7 +214,9 @@ let package = Package(
         ),
         .testTarget(
             name: "TransportsTests",
-            dependencies: ["Transports", "CRpcNet", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: [
+                "Transports", "CRpcNet", "TestSupport", .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
             swiftSettings: strictSwift
         ),
     ],

@@ -27,7 +27,7 @@ struct RpcNetBench: AsyncParsableCommand {
     var connections = 200
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), compare (not in the default: the QUIC echo, the UDP floor and the four RPC figures that make bench-compare measures for gRPC-Swift 2 and gRPC-Go too, each also printed as a 'result KEY VALUE' line), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server)."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), compare (not in the default: the QUIC echo, the UDP floor and the four RPC figures that make bench-compare measures for gRPC-Swift 2 and gRPC-Go too, each also printed as a 'result KEY VALUE' line), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server); registry (not in the default: what WorkerRegistry.select() costs with 10, 100 and 1,000 simulated members)."
     )
     var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
@@ -78,6 +78,10 @@ struct RpcNetBench: AsyncParsableCommand {
         if chosen.contains("bulk") { try await bulkSection() }
         if chosen.contains("cluster") || chosen.contains("cluster-calls") {
             try await WorkerPoolBenchmarks(certs: certs, calls: roundTrips * 4).run()
+            say("")
+        }
+        if chosen.contains("registry") {
+            try RegistryBenchmarks().run()
             say("")
         }
         if chosen.contains("hostile") {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import RpcNet
@@ -13,20 +14,6 @@ private var clientConfiguration: RPCConfiguration {
     RPCConfiguration().withTrustedCA("\(certs)/ca.pem")
 }
 
-/// Runs `body` with a reactor that is shut down afterwards, whatever happens.
-@discardableResult
-private func withReactor<T>(_ body: (Reactor) async throws -> T) async throws -> T {
-    let reactor = try Reactor.start(name: "config-test")
-    do {
-        let result = try await body(reactor)
-        await reactor.shutdown()
-        return result
-    } catch {
-        await reactor.shutdown()
-        throw error
-    }
-}
-
 /// A scratch directory removed when the test ends.
 private func withScratchDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let path = NSTemporaryDirectory() + "rpcnet-config-\(UUID().uuidString)"
@@ -39,7 +26,7 @@ private func withScratchDirectory<T>(_ body: (String) throws -> T) throws -> T {
 struct ConfigurationTests {
     @Test("a server and a client built from configurations call each other over QUIC")
     func serveAndConnect() async throws {
-        try await withReactor { reactor in
+        try await withReactor(name: "config-test") { reactor in
             let configuration = serverConfiguration.withKeepAlive(.seconds(5)).withIdleTimeout(.seconds(20))
                 .withMaxConcurrentCallsPerConnection(8)
             let server = try RPCServer(configuration)
@@ -60,7 +47,7 @@ struct ConfigurationTests {
 
     @Test("a server name the certificate does not carry fails the connect with unavailable, naming the cause")
     func wrongServerName() async throws {
-        try await withReactor { reactor in
+        try await withReactor(name: "config-test") { reactor in
             let listener = try await QUICEndpoint.listen(reactor: reactor, configuration: serverConfiguration)
             defer { listener.close() }
             do {
@@ -172,7 +159,7 @@ struct ConfigurationTests {
         let configuration = RPCConfiguration().withCertificate(
             chain: "\(certs)/server.pem", key: "\(certs)/client-key.pem")
         _ = try configuration.validated(for: .server)
-        try await withReactor { reactor in
+        try await withReactor(name: "config-test") { reactor in
             await #expect {
                 _ = try await QUICEndpoint.listen(reactor: reactor, configuration: configuration)
             } throws: { error in

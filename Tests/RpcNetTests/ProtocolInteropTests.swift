@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import RpcNet
@@ -7,9 +8,8 @@ import Testing
 struct ProtocolInteropTests {
     @Test("a Python client written from docs/PROTOCOL.md calls unary and server-streaming methods")
     func pythonClient() async throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().path
-        let python = "\(root)/.venv/bin/python"
+        let root = Repository.root
+        let python = Repository.python
         try #require(
             FileManager.default.isExecutableFile(atPath: python), "run `make test`: it creates .venv with aioquic")
         let reactor = try Reactor.start(name: "protocol-interop")
@@ -42,12 +42,10 @@ struct ProtocolInteropTests {
         }
         defer { watchdog.cancel() }
         // Off the cooperative pool: blocking reads there would starve the server's tasks.
-        let text = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            Thread {
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }.start()
+        let text = await onOwnThread {
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return String(decoding: data, as: UTF8.self)
         }
         #expect(process.terminationStatus == 0, "\(text)")
         #expect(text.contains("ok unary"))

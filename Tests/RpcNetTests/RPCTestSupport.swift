@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import RpcNet
@@ -12,10 +13,7 @@ enum TestTransport: String, CaseIterable, Sendable, CustomTestStringConvertible 
     var testDescription: String { rawValue }
 }
 
-enum TestCertificates {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("certs").path
-
+extension TestCertificates {
     /// A node's configuration: it serves with the test server certificate and trusts the test CA.
     static var node: RPCConfiguration {
         RPCConfiguration()

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Transports
@@ -21,25 +22,12 @@ func runProcess(_ executable: String, _ arguments: [String], limit: Duration = .
     }
     // Blocking reads run on threads of their own: on the cooperative pool (two threads on the
     // CI machine) they would starve the tasks serving the child.
-    async let outData = onDedicatedThread { output.fileHandleForReading.readDataToEndOfFile() }
-    async let errData = onDedicatedThread { errors.fileHandleForReading.readDataToEndOfFile() }
+    async let outData = onOwnThread { output.fileHandleForReading.readDataToEndOfFile() }
+    async let errData = onOwnThread { errors.fileHandleForReading.readDataToEndOfFile() }
     let (out, err) = await (outData, errData)
-    await onDedicatedThread { process.waitUntilExit() }
+    await onOwnThread { process.waitUntilExit() }
     watchdog.cancel()
     return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-}
-
-/// Runs blocking `work` on a new thread and returns its result without occupying a pool thread.
-func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: work()) }.start()
-    }
-}
-
-enum Repository {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-    static var python: String { "\(root)/.venv/bin/python" }
 }
 
 @Suite("Interoperability")

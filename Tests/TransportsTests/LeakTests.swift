@@ -1,3 +1,4 @@
+import TestSupport
 import Testing
 
 @testable import Transports
@@ -10,10 +11,6 @@ private func eventually(_ isReleased: () -> Bool) async throws -> Bool {
         try await Task.sleep(for: .milliseconds(10))
     }
     return isReleased()
-}
-
-private func address(_ last: UInt8, port: UInt16) -> SocketAddress {
-    SocketAddress(host: .ipv4(UInt32(0x0A00_0000 | UInt32(last)).bigEndian), port: port)
 }
 
 /// Ownership cycles LeakSanitizer found: each object is checked to be freed once closed and

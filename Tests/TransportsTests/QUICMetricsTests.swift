@@ -1,4 +1,5 @@
 import MetricsTestKit
+import TestSupport
 import Testing
 
 @testable import Transports

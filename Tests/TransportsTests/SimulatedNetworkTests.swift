@@ -3,14 +3,6 @@ import Testing
 
 @testable import Transports
 
-private func host(_ last: UInt8) -> SocketAddress.Host {
-    .ipv4(UInt32(0x0A00_0000 | UInt32(last)).bigEndian)
-}
-
-private func address(_ last: UInt8, port: UInt16 = 7946) -> SocketAddress {
-    SocketAddress(host: host(last), port: port)
-}
-
 /// Collects what an endpoint received, synchronously (inside the clock's advance).
 private final class Inbox: Sendable {
     let datagrams = Mutex<[(at: MonotonicInstant, datagram: Datagram)]>([])

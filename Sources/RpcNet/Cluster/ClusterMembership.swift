@@ -83,6 +83,9 @@ public final class ClusterMembership: Sendable {
     /// §7.6 of PROTOCOL.md).
     private let boot = UInt64(max(Date().timeIntervalSince1970, 0) * 1e9) & VarInt.max
     private let state: Mutex<ShellState>
+    /// The state machine's ``SWIMInstance/workerRevision``, stored before the lock is released
+    /// after each change, so it can be read without the lock (``workersRevision``).
+    private let publishedWorkerRevision = Atomic<UInt64>(0)
     private let metrics: MembershipMetrics
     /// Drops are caused by peers, so their log lines are rate-limited per reason.
     private let dropLog: LogRateLimiter
@@ -328,15 +331,45 @@ public final class ClusterMembership: Sendable {
     }
 
     /// Alive members whose tags include every pair of `tags` and that answered a probe of this
-    /// member (every member, with a cluster key): what a worker registry may hand out. A member
-    /// only others vouch for may not exist (without a key anyone can announce one).
+    /// member (every member, with a cluster key), in name order: what a worker registry may
+    /// hand out. A member only others vouch for may not exist (without a key anyone can
+    /// announce one).
     func answeringMembers(tags: [String: String]) -> [ClusterMember] {
+        answeringMembersAndRevision(tags: tags).members
+    }
+
+    /// ``answeringMembers(tags:)`` and the ``workersRevision`` it was read at, taken together.
+    func answeringMembersAndRevision(tags: [String: String]) -> (members: [ClusterMember], revision: UInt64) {
         let now = clock.now
         return state.withLock { state in
-            state.instance.memberList(now: now).dropFirst().filter {
-                $0.status == .alive && $0.matches(tags) && state.instance.hasAnswered($0.name)
-            }
+            (state.instance.answeringMembers(tags: tags, now: now), state.instance.workerRevision)
         }
+    }
+
+    /// What changed in ``answeringMembers(tags:)`` after `revision`: each member whose entry
+    /// changed since, with its view if it is now listed there and nil if not, and the revision
+    /// now. Nil when the changes since `revision` are no longer kept (then read the whole list).
+    /// Costs a lookup per change, however large the cluster.
+    func answeringMemberChanges(since revision: UInt64, tags: [String: String])
+        -> (changes: [(name: String, member: ClusterMember?)], revision: UInt64)?
+    {
+        let now = clock.now
+        return state.withLock { state in
+            guard let names = state.instance.workerChanges(since: revision) else { return nil }
+            let changes = names.map { ($0, state.instance.answeringMember(named: $0, tags: tags, now: now)) }
+            return (changes, state.instance.workerRevision)
+        }
+    }
+
+    /// A number that moves whenever ``answeringMembers(tags:)`` may have changed (for any
+    /// tags): a member joined, was forgotten, or changed status, address or tags, or answered
+    /// a probe of this member for the first time at its address. It moves within the locked
+    /// step that makes the change, so a reader that finds it where it was at its last
+    /// ``answeringMembersAndRevision(tags:)`` or ``answeringMemberChanges(since:tags:)`` may
+    /// keep using what that returned, and a change is seen by every read that starts after the
+    /// step that made it, as with a read of the member table. One atomic load, no lock.
+    var workersRevision: UInt64 {
+        publishedWorkerRevision.load(ordering: .acquiring)
     }
 
     /// This member's current tags.
@@ -489,6 +522,7 @@ public final class ClusterMembership: Sendable {
             guard !state.stopped else { return (nil, nil) }
             var directives = body(&state.instance, now)
             if let due = state.instance.nextDeadline, due <= now { directives += state.instance.tick(now: now) }
+            publishedWorkerRevision.store(state.instance.workerRevision, ordering: .releasing)
             for directive in directives {
                 switch directive {
                 case .send(let message, let updates, let destination):

@@ -29,8 +29,7 @@ struct Dissemination {
     /// thousand at once while a large cluster forms), making each selection linear.
     private static let maxPassedOver = 8
 
-    /// Updates waiting.
-    var count: Int { current.count }
+    /// Whether no update is waiting.
     var isEmpty: Bool { current.isEmpty }
 
     /// Whether an update about `name` is waiting.

@@ -103,8 +103,10 @@ enum GossipMessage: Equatable, Sendable {
 struct GossipPacket: Equatable, Sendable {
     /// The sender's member name.
     var sender: String
-    /// A random number the sender drew when it started: its clock readings are only comparable
-    /// within one run.
+    /// Names the sender's run: the wall-clock time its membership was created, in nanoseconds
+    /// (kept within 62 bits). Its `sentAt` readings are only comparable within one run, and boots
+    /// grow from run to run, so a datagram recorded during an earlier run can be refused
+    /// (``ReplayRecord``, §7.6 of PROTOCOL.md).
     var boot: UInt64
     /// The sender's clock when it sent the datagram (nanoseconds), for replay rejection.
     var sentAt: UInt64

@@ -54,7 +54,7 @@ extension SWIMInstance {
             }
             record.state = MemberState(
                 name: member, address: address, status: .alive, incarnation: incarnation, tags: newTags)
-            statusCounts.move(from: previous.status, to: .alive)
+            memberChanged(member, from: previous.status, to: .alive)
             record.suspecters = []
             record.suspectedSince = nil
             members[member] = record
@@ -88,7 +88,7 @@ extension SWIMInstance {
                 return
             }
             let raised = record.state.status == .alive
-            statusCounts.move(from: record.state.status, to: .suspect)
+            memberChanged(member, from: record.state.status, to: .suspect)
             record.state.status = .suspect
             record.state.incarnation = incarnation
             record.suspecters = [from]
@@ -112,7 +112,7 @@ extension SWIMInstance {
                 apply(.suspect(name: member, incarnation: incarnation, from: from), from: sender, now: now)
                 return
             }
-            statusCounts.move(from: record.state.status, to: .failed)
+            memberChanged(member, from: record.state.status, to: .failed)
             record.state.status = .failed
             record.state.incarnation = incarnation
             bury(&record, now: now)
@@ -122,7 +122,7 @@ extension SWIMInstance {
             guard var record = members[member], record.state.status != .left,
                 incarnation >= record.state.incarnation
             else { return }
-            statusCounts.move(from: record.state.status, to: .left)
+            memberChanged(member, from: record.state.status, to: .left)
             record.state.status = .left
             record.state.incarnation = incarnation
             bury(&record, now: now)
@@ -155,7 +155,7 @@ extension SWIMInstance {
                 }
                 var record = MemberRecord(
                     state: state, phi: newDetector(), verified: authenticated, answered: authenticated)
-                statusCounts.move(from: nil, to: .failed)
+                memberChanged(state.name, from: nil, to: .failed)
                 bury(&record, now: now)
                 return
             }
@@ -169,7 +169,7 @@ extension SWIMInstance {
     private mutating func admit(_ state: MemberState, now: MonotonicInstant) {
         members[state.name] = MemberRecord(
             state: state, phi: newDetector(), verified: authenticated, answered: authenticated)
-        statusCounts.move(from: nil, to: state.status)
+        memberChanged(state.name, from: nil, to: state.status)
         markActive(state.name)
         addToProbeOrder(state.name)
         emit(.nodeJoined(members[state.name]!.view(now: now)))

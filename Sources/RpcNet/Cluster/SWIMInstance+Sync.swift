@@ -167,7 +167,7 @@ extension SWIMInstance {
     mutating func reapTombstones(now: MonotonicInstant) {
         for (member, buried) in tombstones where buried.duration(to: now) >= settings.tombstoneLifetime {
             tombstones.removeValue(forKey: member)
-            statusCounts.move(from: members.removeValue(forKey: member)?.state.status, to: nil)
+            memberChanged(member, from: members.removeValue(forKey: member)?.state.status, to: nil)
             dissemination.forget(member)
         }
     }

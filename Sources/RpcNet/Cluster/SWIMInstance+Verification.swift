@@ -67,9 +67,11 @@ extension SWIMInstance {
     mutating func noteAnswered(_ member: String, at address: SocketAddress) {
         verifiedAddresses.insert(address)
         exchanged.removeValue(forKey: address)
-        guard members[member]?.state.address == address else { return }
+        guard let record = members[member], record.state.address == address else { return }
         setVerified(member, true)
+        guard !record.answered else { return }
         members[member]?.answered = true
+        noteWorkerChange(member)
     }
 
     /// Whether `address` proved it receives our datagrams (or is a seed, or the cluster is keyed).
@@ -102,7 +104,10 @@ extension SWIMInstance {
     mutating func setVerified(_ member: String, _ verified: Bool) {
         guard var record = members[member], record.verified != verified else { return }
         record.verified = verified
-        if !verified { record.answered = false }
+        if !verified, record.answered {
+            record.answered = false
+            noteWorkerChange(member)
+        }
         members[member] = record
         if verified {
             heardAddresses.insert(record.state.address)

@@ -1,3 +1,4 @@
+import DequeModule
 import Foundation
 import HeapModule
 import Transports
@@ -34,6 +35,18 @@ struct SWIMInstance {
     var members: [String: MemberRecord] = [:]
     /// ``members`` counted by status, kept in step with every status change.
     var statusCounts = MemberStatusCounts()
+    /// Counts changes to what a worker registry reads of ``members`` (see
+    /// ``answeringMembers(tags:now:)``): a member added or forgotten, a new status, address or
+    /// tags, a member that answered a probe of ours for the first time at its address. Nothing
+    /// else moves it (a datagram heard, a φ update), so a registry's index stays valid until it
+    /// moves (``noteWorkerChange(_:)``).
+    var workerRevision: UInt64 = 0
+    /// The members behind the last ``workerChangeLimit`` moves of ``workerRevision``, oldest
+    /// first: the last one made the current revision, the one before it the revision before.
+    var workerChanges = Deque<String>()
+    /// Changes kept in ``workerChanges``: a registry further behind reads the whole table again,
+    /// which costs about as much as applying this many changes to a large cluster's index.
+    static let workerChangeLimit = 1024
     /// Lifeguard's local health multiplier (§4.3), 0 when healthy.
     var localHealth = 0
     /// Counters for statistics.
@@ -465,6 +478,49 @@ struct SWIMInstance {
 
     mutating func adjustLocalHealth(by delta: Int) {
         localHealth = min(max(localHealth + delta, 0), settings.maxLocalHealth)
+    }
+
+    /// Counts `member`, whose status went from `old` to `new` (nil: unknown before, or
+    /// forgotten) or whose address or tags changed (`old` == `new`), in ``statusCounts`` and as a
+    /// worker change (``noteWorkerChange(_:)``). Every such change goes through here.
+    mutating func memberChanged(_ member: String, from old: MemberStatus?, to new: MemberStatus?) {
+        statusCounts.move(from: old, to: new)
+        noteWorkerChange(member)
+    }
+
+    /// Records that what a worker registry reads of `member` may have changed: moves
+    /// ``workerRevision`` and logs the name in ``workerChanges``.
+    mutating func noteWorkerChange(_ member: String) {
+        workerRevision &+= 1
+        workerChanges.append(member)
+        if workerChanges.count > Self.workerChangeLimit { workerChanges.removeFirst() }
+    }
+
+    /// The members whose entries changed after `revision` (each once, in no particular order),
+    /// or nil when ``workerChanges`` no longer reaches back that far.
+    func workerChanges(since revision: UInt64) -> Set<String>? {
+        guard revision <= workerRevision, workerRevision - revision <= UInt64(workerChanges.count) else { return nil }
+        return Set(workerChanges.suffix(Int(workerRevision - revision)))
+    }
+
+    /// Alive members other than this one whose tags include every pair of `tags` and that
+    /// answered a probe of ours (every member, with a cluster key), in name order: what a worker
+    /// registry may hand out. A member only others vouch for may not exist (without a key anyone
+    /// can announce one).
+    func answeringMembers(tags: [String: String], now: MonotonicInstant) -> [ClusterMember] {
+        memberList(now: now).dropFirst().filter { isAnswering($0, tags: tags) }
+    }
+
+    /// `member` as ``answeringMembers(tags:now:)`` would list it, or nil when it would not.
+    func answeringMember(named member: String, tags: [String: String], now: MonotonicInstant) -> ClusterMember? {
+        guard member != name, let view = members[member]?.view(now: now), isAnswering(view, tags: tags) else {
+            return nil
+        }
+        return view
+    }
+
+    private func isAnswering(_ member: ClusterMember, tags: [String: String]) -> Bool {
+        member.status == .alive && member.matches(tags) && hasAnswered(member.name)
     }
 
     /// Records that `member` takes part in the protocol (again).

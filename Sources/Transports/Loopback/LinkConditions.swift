@@ -29,26 +29,3 @@ public struct LinkConditions: Sendable, Equatable {
     /// A clean link with 1 ms latency.
     public static let lan = LinkConditions()
 }
-
-/// A small, fast, seedable generator (SplitMix64) so a simulation replays exactly from its seed.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    /// Creates a generator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) {
-        state = seed
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// True with probability `probability`.
-    public mutating func chance(_ probability: Double) -> Bool {
-        probability > 0 && Double(next() >> 11) / Double(1 << 53) < probability
-    }
-}

@@ -28,7 +28,6 @@ final class PacketBatch {
         buffer.deallocate()
     }
 
-    var isEmpty: Bool { used == 0 }
     var isFull: Bool { used + packetCapacity > packetCapacity * maxPackets }
 
     /// Where the next packet is to be written, with room for one full packet.

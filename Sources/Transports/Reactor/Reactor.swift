@@ -87,11 +87,13 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
         releaseLoop()
     }
 
-    /// Frees the libev loop and its watchers (closing its epoll and event descriptors); runs
-    /// once, on the loop thread after shutdown, or in deinit for a reactor that never ran.
-    /// Whether the loop has been freed; watchers must not touch it afterwards.
+    /// Whether the libev loop has been freed, which happens on the loop thread once shutdown has
+    /// stopped it, before ``shutdown()`` returns: I/O watchers and timers check it and leave the
+    /// loop alone from then on.
     var isLoopReleased: Bool { loopReleased }
 
+    /// Frees the libev loop and its watchers (closing its epoll and event descriptors); runs
+    /// once, on the loop thread when shutdown completes, or in deinit for a reactor that never ran.
     private func releaseLoop() {
         guard !loopReleased else { return }
         loopReleased = true

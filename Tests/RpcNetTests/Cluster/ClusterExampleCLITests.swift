@@ -1,6 +1,7 @@
 import ClusterExample
 import Foundation
 import RpcNet
+import TestSupport
 import Testing
 
 /// The example's programs as a person drives them: flags, help, mistakes and signals.

@@ -1,6 +1,7 @@
 import ClusterExample
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Transports
@@ -67,8 +68,7 @@ extension ClusterExampleTests {
 
 /// The example's binaries as the tests run them: from the project root (for `certs/`).
 extension ChildProcess {
-    private static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    private static let projectRoot = URL(fileURLWithPath: Repository.root)
 
     convenience init(_ executable: String, arguments: [String] = [], environment: [String: String] = [:]) throws {
         try self.init(

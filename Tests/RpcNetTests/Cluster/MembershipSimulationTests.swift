@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import RpcNet
@@ -394,12 +395,5 @@ struct MembershipScaleTests {
             outcome.spread.map { $0 <= bound } ?? false,
             "join seen by all after \(String(describing: outcome.spread)), bound \(bound)")
         #expect(outcome.falseFailures == 0)
-    }
-}
-
-/// Runs `body` on a thread of its own and returns its result to the calling task.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try body() }) }.start()
     }
 }
