@@ -133,6 +133,19 @@ func (b *bench) dial() (*grpc.ClientConn, error) {
 	return grpc.Dial(b.address, grpc.WithTransportCredentials(b.client))
 }
 
+// connected dials and makes one call, so that a measurement starts on an established connection.
+func (b *bench) connected() (*grpc.ClientConn, error) {
+	conn, err := b.dial()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := echo(conn, []byte{1}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
 // echo makes one unary call with a 5 s deadline, as every call in the Swift programs has.
 func echo(conn *grpc.ClientConn, message []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -143,7 +156,7 @@ func echo(conn *grpc.ClientConn, message []byte) ([]byte, error) {
 }
 
 func (b *bench) latency() error {
-	conn, err := b.dial()
+	conn, err := b.connected()
 	if err != nil {
 		return err
 	}
@@ -177,7 +190,7 @@ func (b *bench) latency() error {
 }
 
 func (b *bench) throughput() error {
-	conn, err := b.dial()
+	conn, err := b.connected()
 	if err != nil {
 		return err
 	}
@@ -185,9 +198,6 @@ func (b *bench) throughput() error {
 	perWorker := b.roundTrips / 16
 	if perWorker < 100 {
 		perWorker = 100
-	}
-	if _, err := echo(conn, []byte{1}); err != nil { // connected before the clock starts
-		return err
 	}
 	start := usageNow()
 	began := time.Now()
@@ -220,15 +230,12 @@ func (b *bench) throughput() error {
 }
 
 func (b *bench) stream() error {
-	conn, err := b.dial()
+	conn, err := b.connected()
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	count := b.roundTrips * 25
-	if _, err := echo(conn, []byte{1}); err != nil { // connected before the clock starts
-		return err
-	}
 	// The stream's deadline is long: it bounds a whole transfer, not one message.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
