@@ -27,7 +27,7 @@ struct RpcNetBench: AsyncParsableCommand {
     var connections = 200
     @Option(
         help:
-            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), compare (not in the default: the QUIC echo, the UDP floor and the four RPC figures that make bench-compare measures for gRPC-Swift 2 and gRPC-Go too, each also printed as a 'result KEY VALUE' line), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server); registry (not in the default: what WorkerRegistry.select() costs with 10, 100 and 1,000 simulated members)."
+            "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), compare (not in the default: the QUIC echo, the UDP floor and the four RPC figures that make bench-compare measures for gRPC-Swift 2 and gRPC-Go too, each also printed as a 'result KEY VALUE' line), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server); registry (not in the default: what WorkerRegistry.select() costs with 10, 100 and 1,000 simulated members); cluster-scale (not in the default: one simulated cluster of --scale-members members, 10,000 by default, for --scale-minutes virtual minutes, 10 by default: wall time, traffic per member per period, and the periods one new member takes to be seen alive by all)."
     )
     var sections = "transport,rpc,bulk,cluster"
     @Flag(help: "Log transport events at debug level to standard error.")
@@ -37,6 +37,8 @@ struct RpcNetBench: AsyncParsableCommand {
     @Option(help: .hidden) var clusterMember: String?
     @Option(help: .hidden) var clusterSeedPort: Int?
     @Option(help: .hidden) var hostileServerPort: Int?
+    @Option(help: .hidden) var scaleMembers = 10_000
+    @Option(help: .hidden) var scaleMinutes = 10
 
     func run() async throws {
         if let udpEchoPort {
@@ -83,6 +85,9 @@ struct RpcNetBench: AsyncParsableCommand {
         if chosen.contains("registry") {
             try RegistryBenchmarks().run()
             say("")
+        }
+        if chosen.contains("cluster-scale") {
+            ClusterScaleBenchmarks(members: scaleMembers, minutes: max(scaleMinutes, 1)).run()
         }
         if chosen.contains("hostile") {
             try await HostileBenchmarks(executable: CommandLine.arguments[0], certs: certs).run()
