@@ -65,8 +65,15 @@ extension SWIMInstance {
         // Alive, not merely suspect: a seed this member suspects for a second may be on the
         // other side of a partition, and a re-join is what finds it again once the partition
         // heals (the seed has likely declared this member failed and stopped probing it).
-        let seedAlive = members.values.contains { $0.state.status == .alive && seeds.contains($0.state.address) }
-        if seedAlive {
+        func isAliveSeed(_ record: MemberRecord) -> Bool {
+            record.state.status == .alive && seeds.contains(record.state.address)
+        }
+        if let known = aliveSeedName, let record = members[known], isAliveSeed(record) {
+            seedLastSeen = now
+            return
+        }
+        aliveSeedName = members.first { isAliveSeed($0.value) }?.key
+        if aliveSeedName != nil {
             seedLastSeen = now
             return
         }
