@@ -14,6 +14,7 @@ Standard library only: it runs on a fresh Debian 12 with python3.
 """
 
 import argparse
+import math
 import os
 import statistics
 import subprocess
@@ -152,7 +153,6 @@ def chart(med, path, subtitle):
     low, high = 0.1, 100.0
 
     def x(value):
-        import math
         value = min(max(value, low), high)
         return left + (width - left - 30) * (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
 

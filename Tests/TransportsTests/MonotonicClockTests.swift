@@ -23,6 +23,22 @@ struct MonotonicClockTests {
         #expect(clock.now >= start.advanced(by: .milliseconds(30)))
     }
 
+    @Test("a deadline earlier than the one the timer thread sleeps for wakes it")
+    func earlierDeadlineWakesTheThread() async throws {
+        let clock = MonotonicClock()
+        // The timer thread is left asleep until an hour from now...
+        let far = clock.schedule(at: clock.now.advanced(by: .seconds(3600))) {}
+        defer { clock.cancel(far) }
+        try await Task.sleep(for: .milliseconds(20))
+        // ...so a nearer deadline must wake it, or this one runs an hour late.
+        let fired = Mutex(false)
+        let start = clock.now
+        clock.schedule(at: start.advanced(by: .milliseconds(20))) { fired.withLock { $0 = true } }
+        let giveUp = start.advanced(by: .seconds(30))
+        while !fired.withLock({ $0 }), clock.now < giveUp { try await Task.sleep(for: .milliseconds(5)) }
+        #expect(fired.withLock { $0 })
+    }
+
     @Test("a sleep ends no earlier than its deadline, and at once when its task is cancelled")
     func sleep() async throws {
         let clock = MonotonicClock()

@@ -571,9 +571,11 @@ public final class TransportStream: Sendable {
 
     private func recordAbort(_ error: TransportError) {
         let (abort, actions) = state.withLock { state in
-            if state.abort == nil { state.abort = error }
+            // The first abort is the one every action hears of.
+            let abort = state.abort ?? error
+            state.abort = abort
             defer { state.abortActions.removeAll() }
-            return (state.abort ?? error, state.abortActions)
+            return (abort, state.abortActions)
         }
         for action in actions { action(abort) }
     }
