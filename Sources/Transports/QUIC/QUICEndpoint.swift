@@ -11,7 +11,9 @@ import Synchronization
 /// original DCID and every ID issued to a connection. Datagrams that are not QUIC, or belong to no
 /// connection and are not a valid Initial, are dropped and counted; nothing a peer sends can stop
 /// the endpoint serving its other connections.
-public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorResource, @unchecked Sendable {
+public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorResource, QUICConnectionHost,
+    @unchecked Sendable
+{
     /// Counters of what the endpoint saw; cheap to read from any thread.
     public struct Statistics: Sendable, Equatable {
         /// Datagrams read from the socket.
@@ -48,10 +50,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
 
     let reactor: Reactor
     let socket: UDPSocket
-    let packetBatch: PacketBatch
-    /// Scratch `ngtcp2_vec`s for one `writev_stream` call (loop thread only).
-    let vectorScratch: UnsafeMutablePointer<ngtcp2_vec>
-    let vectorScratchCount = 16
+    /// What every connection writes its packets with: the socket, a packet batch and scratch
+    /// vectors shared on the loop thread, and the metrics.
+    let output: QUICPacketOutput
     private let logger: Logger
     private let listening: Bool
     private let acceptQueue: AsyncQueue<QUICConnection>
@@ -136,10 +137,14 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         logger[metadataKey: "quic"] = "\(socket.localAddress)"
         self.logger = logger
         acceptQueue = AsyncQueue(capacity: configuration.acceptBacklog)
-        packetBatch = PacketBatch(
-            maxPacketSize: configuration.maxUDPPayloadSize, maxPackets: 64, useGSO: socket.supportsGSO)
-        vectorScratch = .allocate(capacity: vectorScratchCount)
-        vectorScratch.initialize(repeating: ngtcp2_vec(), count: vectorScratchCount)
+        let vectorCount = 16
+        let vectors = UnsafeMutablePointer<ngtcp2_vec>.allocate(capacity: vectorCount)
+        vectors.initialize(repeating: ngtcp2_vec(), count: vectorCount)
+        output = QUICPacketOutput(
+            socket: socket,
+            batch: PacketBatch(
+                maxPacketSize: configuration.maxUDPPayloadSize, maxPackets: 64, useGSO: socket.supportsGSO),
+            vectors: vectors, vectorCount: vectorCount, metrics: metrics)
         receiveBatch = ReceiveBatch(
             slotSize: socket.usesGRO ? 65_536 : max(configuration.maxUDPPayloadSize, 1500) + 1, slotCount: 32)
         var secret = [UInt8](repeating: 0, count: 32)
@@ -154,7 +159,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     deinit {
-        vectorScratch.deallocate()
+        output.vectors.deallocate()
     }
 
     /// A snapshot of the endpoint's counters.
@@ -188,9 +193,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         guard watcher != nil else { throw .endpointClosed }
         if clientTLS == nil { clientTLS = try TLSContext(configuration: configuration, isServer: false) }
         let connection = QUICConnection(
-            endpoint: self, reactor: reactor, configuration: configuration, isServer: false,
-            localAddress: localAddress, remoteAddress: address, logger: logger)
-        try connection.startClient(tls: clientTLS!, serverName: serverName)
+            host: self, output: output, reactor: reactor, configuration: configuration, tls: clientTLS!,
+            sendBudget: sendBudget, isServer: false, localAddress: localAddress, remoteAddress: address, logger: logger)
+        try connection.startClient(serverName: serverName)
         adopt(connection)
         connection.flush()
         return connection
@@ -277,6 +282,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
 
     // MARK: Connection bookkeeping (loop thread)
 
+    /// The TLS settings of this endpoint's server or client connections (leak tests check
+    /// they are freed with it).
     func tls(isServer: Bool) -> TLSContext? {
         isServer ? serverTLS : clientTLS
     }
@@ -293,15 +300,27 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         metrics.connections.record(connections.count)
     }
 
-    func route(_ id: ConnectionID, to connection: QUICConnection) {
-        routes[id] = connection
+    /// Derives the stateless-reset token of `cid` from the endpoint's secret (RFC 9000 §10.3.2).
+    func statelessResetToken(for cid: ngtcp2_cid, into token: UnsafeMutablePointer<UInt8>) {
+        resetter.token(for: cid, into: token)
     }
 
-    func unroute(_ id: ConnectionID) {
-        routes[id] = nil
+    func connection(_ connection: QUICConnection, did event: QUICConnectionEvent) {
+        switch event {
+        case .establishedHandshake: connectionEstablished(connection)
+        case .failedHandshake(let reason):
+            stats.withLock { $0.handshakesFailed += 1 }
+            metrics.handshakeFailed(reason)
+        case .issuedID(let id): routes[id] = connection
+        case .retiredID(let id): routes[id] = nil
+        case .blockedOnSocket:
+            if !waitingForWritable.contains(where: { $0 === connection }) { waitingForWritable.append(connection) }
+            watcher?.setWantsWrite(true)
+        case .terminated: connectionTerminated(connection)
+        }
     }
 
-    func connectionEstablished(_ connection: QUICConnection) {
+    private func connectionEstablished(_ connection: QUICConnection) {
         stats.withLock { $0.handshakesCompleted += 1 }
         metrics.handshakesCompleted.increment()
         guard connection.isServer else { return }
@@ -316,7 +335,7 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         }
     }
 
-    func connectionTerminated(_ connection: QUICConnection) {
+    private func connectionTerminated(_ connection: QUICConnection) {
         if connection.isServer, !connection.handshakeCompleted { handshaking -= 1 }
         for id in connection.routedIDs where routes[id] === connection { routes[id] = nil }
         connections[ObjectIdentifier(connection)] = nil
@@ -327,30 +346,6 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         waitingForWritable.removeAll { $0 === connection }
         stats.withLock { $0.liveConnections = connections.count }
         metrics.connections.record(connections.count)
-    }
-
-    /// Derives the stateless-reset token of `cid` from the endpoint's secret (RFC 9000 §10.3.2).
-    func statelessResetToken(for cid: ngtcp2_cid, into token: UnsafeMutablePointer<UInt8>) {
-        resetter.token(for: cid, into: token)
-    }
-
-    /// Same as ``statelessResetToken(for:into:)`` for a transport-parameter field.
-    func statelessResetToken(
-        for cid: ngtcp2_cid,
-        into token:
-            inout (
-                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                UInt8
-            )
-    ) {
-        withUnsafeMutableBytes(of: &token) { raw in
-            statelessResetToken(for: cid, into: raw.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        }
-    }
-
-    func waitForWritable(_ connection: QUICConnection) {
-        if !waitingForWritable.contains(where: { $0 === connection }) { waitingForWritable.append(connection) }
-        watcher?.setWantsWrite(true)
     }
 
     private func resumeWriters() {
@@ -504,10 +499,10 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
             return .delivered
         }
         let connection = QUICConnection(
-            endpoint: self, reactor: reactor, configuration: configuration, isServer: true,
-            localAddress: localAddress, remoteAddress: source, logger: logger)
+            host: self, output: output, reactor: reactor, configuration: configuration, tls: serverTLS,
+            sendBudget: sendBudget, isServer: true, localAddress: localAddress, remoteAddress: source, logger: logger)
         do {
-            try connection.startServer(tls: serverTLS, header: header, originalDCID: originalDCID)
+            try connection.startServer(header: header, originalDCID: originalDCID)
         } catch {
             logger.warning("could not start connection", metadata: ["peer": "\(source)", "error": "\(error)"])
             return .unroutable
@@ -594,11 +589,5 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         // work woken by the packet (a handler answering a request) runs first, so its bytes
         // leave with the ACKs.
         connection.scheduleFlush()
-    }
-
-    /// Records a handshake that never completed, and why.
-    func handshakeFailed(_ reason: CloseReason) {
-        stats.withLock { $0.handshakesFailed += 1 }
-        metrics.handshakeFailed(reason)
     }
 }

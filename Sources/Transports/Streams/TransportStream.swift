@@ -405,24 +405,24 @@ public final class TransportStream: Sendable {
         budget?.release(freed, for: self)
     }
 
-    /// The transport closed the stream with an application error code: after the peer's
-    /// STOP_SENDING (ngtcp2 0.12 answers it with RESET_STREAM itself and reports only the close),
-    /// or after our own reset and stop-sending. Halves still open fail with the code, completed
-    /// halves are untouched, and abort waiters learn of it.
-    func closedByTransport(code: UInt64) {
+    /// The transport ended the stream abnormally: each half not already complete fails, the
+    /// receiving half with `receiving` (its unread bytes dropped) and the sending half with
+    /// `sending` (its unsent bytes dropped); complete halves are untouched, and abort waiters
+    /// learn of it.
+    func failOpenHalves(receiving: TransportError, sending: TransportError) {
         let (aborted, freed): (TransportError?, Int) = state.withLock { state in
             var aborted: TransportError?
             var freed = 0
             if state.receiveError == nil, !state.finReceived {
-                state.receiveError = .streamReset(code: code)
+                state.receiveError = receiving
                 state.received.removeAll()
                 state.readIndex = 0
                 state.receivedBytes = 0
-                aborted = .streamReset(code: code)
+                aborted = receiving
             }
             if state.sendError == nil, !(state.finSent && state.send.buffered == 0) {
-                freed = state.failSend(.stopSendingRequested(code: code))
-                aborted = .stopSendingRequested(code: code)
+                freed = state.failSend(sending)
+                aborted = sending
             }
             return (aborted, freed)
         }
@@ -431,12 +431,9 @@ public final class TransportStream: Sendable {
         if let aborted { recordAbort(aborted) }
     }
 
-    /// The transport refused more data because the peer stopped reading. ngtcp2 0.12 reports the
-    /// peer's code only when the stream closes, one round trip later, and only if our receive
-    /// half is finished; otherwise writers fail now, with code 0.
-    func sendingRefusedByPeer() {
-        guard !state.withLock({ $0.finReceived }) else { return }
-        deliverStopSending(code: 0)
+    /// Whether the peer's FIN arrived: the receiving half is complete.
+    var finReceived: Bool {
+        state.withLock { $0.finReceived }
     }
 
     /// Whether unsent bytes or an unsent FIN are waiting.
