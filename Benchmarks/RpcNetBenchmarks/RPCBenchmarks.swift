@@ -154,19 +154,24 @@ struct RPCBenchmarks {
         }
     }
 
+    /// New connections and their first call: with full handshakes (a client endpoint without
+    /// session resumption), then resuming the TLS session of the connection before (the default).
     private func connect() async throws {
         try await withServerAndClient { _, connect in
-            var setup = Samples()
-            for _ in 0..<connections {
-                let clock = MonotonicClock()
-                let started = clock.now
-                let client = connect()
-                _ = try await client.unary("Bench.echo", [1])
-                setup.add(started.duration(to: clock.now))
-                client.close()
+            for resuming in [false, true] {
+                var setup = Samples()
+                for _ in 0..<connections {
+                    let clock = MonotonicClock()
+                    let started = clock.now
+                    let client = connect(resuming)
+                    _ = try await client.unary("Bench.echo", [1])
+                    setup.add(started.duration(to: clock.now))
+                    client.close()
+                }
+                let kind = resuming ? "TLS 1.3 resumed" : "full TLS 1.3 handshake"
+                say(row("RPC new connection (\(kind)) + first call", setup))
+                result(resuming ? "connect_resumed_p50_us" : "connect_p50_us", setup.percentile(0.5))
             }
-            say(row("RPC new connection (TLS 1.3 handshake) + first call", setup))
-            result("connect_p50_us", setup.percentile(0.5))
         }
     }
 
@@ -174,7 +179,9 @@ struct RPCBenchmarks {
     private func withServerAndClient(
         busyPoll: Duration = .zero, serverInterceptors: [any ServerInterceptor] = [],
         clientInterceptors: [any ClientInterceptor] = [],
-        _ body: @escaping @Sendable (RPCClient, @escaping @Sendable () -> RPCClient) async throws -> Void
+        _ body:
+            @escaping @Sendable (RPCClient, _ connect: @escaping @Sendable (_ resuming: Bool) -> RPCClient) async throws
+            -> Void
     ) async throws {
         let serverReactor = try Reactor.start(name: "rpc-server", busyPollWindow: busyPoll)
         let clientReactor = try Reactor.start(name: "rpc-client", busyPollWindow: busyPoll)
@@ -184,6 +191,9 @@ struct RPCBenchmarks {
                 certificateChainFile: "\(certs)/server.pem", privateKeyFile: "\(certs)/server-key.pem"))
         let dialer = try await QUICEndpoint.client(
             reactor: clientReactor, configuration: .client(trustedCAFile: "\(certs)/ca.pem"))
+        var fullHandshakes = QUICConfiguration.client(trustedCAFile: "\(certs)/ca.pem")
+        fullHandshakes.sessionResumption = false
+        let fullHandshakeDialer = try await QUICEndpoint.client(reactor: clientReactor, configuration: fullHandshakes)
         var serverConfiguration = RPCServer.Configuration()
         serverConfiguration.interceptors = serverInterceptors
         let server = RPCServer(configuration: serverConfiguration)
@@ -196,14 +206,16 @@ struct RPCBenchmarks {
             })
         let serving = Task(executorPreference: serverReactor) { await server.serve(listener) }
         let address = listener.localAddress
-        let connect: @Sendable () -> RPCClient = {
+        let connect: @Sendable (Bool) -> RPCClient = { resuming in
             // Every call carries a deadline, as production calls do: its cost is part of the figures.
             var configuration = RPCClient.Configuration()
             configuration.defaultTimeout = .seconds(5)
             configuration.interceptors = clientInterceptors
-            return RPCClient(dialer: dialer, address: address, serverName: "localhost", configuration: configuration)
+            return RPCClient(
+                dialer: resuming ? dialer : fullHandshakeDialer, address: address, serverName: "localhost",
+                configuration: configuration)
         }
-        let client = connect()
+        let client = connect(true)
         // Every measurement starts on an established connection.
         try await Task(executorPreference: clientReactor) {
             try await client.connect()
@@ -213,6 +225,7 @@ struct RPCBenchmarks {
         await server.shutdown(gracePeriod: .seconds(1))
         await serving.value
         dialer.close()
+        fullHandshakeDialer.close()
         await serverReactor.shutdown()
         await clientReactor.shutdown()
     }

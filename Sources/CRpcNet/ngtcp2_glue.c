@@ -88,3 +88,5 @@ void rpcnet_ngtcp2_enable_log(ngtcp2_settings *settings, rpcnet_log_sink sink) {
   __atomic_store_n(&log_sink, sink, __ATOMIC_RELEASE);
   settings->log_printf = log_printf;
 }
+
+void rpcnet_gnutls_free(void *data) { gnutls_free(data); }

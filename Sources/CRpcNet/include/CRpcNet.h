@@ -137,6 +137,10 @@ typedef void (*rpcnet_log_sink)(void *user_data, const char *line);
 /// Sets the process-wide sink for ngtcp2 debug logging and routes `settings->log_printf` to it.
 void rpcnet_ngtcp2_enable_log(ngtcp2_settings *settings, rpcnet_log_sink sink);
 
+/// Frees memory GnuTLS allocated for the caller (`gnutls_free` is a mutable global function
+/// pointer behind a macro, which Swift cannot call safely).
+void rpcnet_gnutls_free(void *data);
+
 // MARK: - Batched UDP I/O
 
 /// Metadata of one received datagram (or one GRO super-datagram).

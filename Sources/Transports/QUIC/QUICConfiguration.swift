@@ -26,6 +26,13 @@ public struct QUICConfiguration: Sendable {
     public var trustRoots: TrustRoots = .system
     /// Server only: reject clients that do not present a certificate signed by ``trustRoots``.
     public var requireClientCertificate = false
+    /// TLS 1.3 session resumption (RFC 8446 §2.2): a server issues session tickets, and a client
+    /// keeps the latest ticket of each server it reached (by server name and address, at most
+    /// 256, each used once) and resumes with it, which skips the certificate signature and
+    /// verification that dominate a handshake's CPU. The resumed session keeps the identity
+    /// proven by the full handshake it came from. 1-RTT only: no 0-RTT early data is sent or
+    /// accepted, so nothing a client sends can be replayed by an attacker (RFC 8446 §8).
+    public var sessionResumption = true
 
     /// Close a connection after this long without receiving anything (RFC 9000 §10.1).
     public var idleTimeout: Duration = .seconds(30)

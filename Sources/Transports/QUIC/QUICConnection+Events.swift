@@ -117,7 +117,8 @@ extension QUICConnection {
         handshakeResult.withLock {
             $0 = HandshakeResult(
                 peerIdentity: PeerIdentity(session: native.session),
-                applicationProtocol: TLSContext.negotiatedProtocol(native.session))
+                applicationProtocol: TLSContext.negotiatedProtocol(native.session),
+                resumed: gnutls_session_is_resumed(native.session) != 0)
         }
         host.connection(self, did: .establishedHandshake)
         if confirmed { resumeConfirmationWaiters() }
@@ -151,6 +152,12 @@ extension QUICConnection {
         let id = ConnectionID(cid)
         routedIDs.remove(id)
         host.connection(self, did: .retiredID(id))
+    }
+
+    /// The server sent a session ticket (client with resumption): the TLS context keeps it for
+    /// the next connection to the same server.
+    func sessionTicketReceived(_ session: gnutls_session_t) {
+        if let ticketKey { tls.storeTicket(of: session, for: ticketKey) }
     }
 
     /// The ngtcp2 connection, for the crypto layer's callbacks.

@@ -3,7 +3,7 @@ import Glibc
 
 extension QUICConnection {
     /// Builds the ngtcp2 state of a client connection (loop thread).
-    func startClient(serverName: String) throws(TransportError) {
+    func startClient() throws(TransportError) {
         let dcid = ConnectionID.random()
         let scid = ConnectionID.random()
         var callbacks = ngtcp2_callbacks()
@@ -62,7 +62,8 @@ extension QUICConnection {
         let verifiedName = serverName.flatMap { strdup($0) }
         let session: gnutls_session_t
         do {
-            session = try tls.makeSession(connectionReference: connectionReference, serverName: verifiedName)
+            session = try tls.makeSession(
+                connectionReference: connectionReference, serverName: verifiedName, ticketKey: ticketKey)
         } catch {
             ngtcp2_conn_del(conn)
             free(verifiedName)

@@ -30,6 +30,10 @@ public final class QUICConnection: TransportConnection, @unchecked Sendable {
     let sendBudget: SendBudget
     let logger: Logger
     let creditThresholds: CreditThresholds
+    /// Client: the name the server's certificate is verified against.
+    let serverName: String?
+    /// Client: the server's key in the TLS context's session-ticket cache.
+    let ticketKey: String?
     /// Lets the crypto layer find the `ngtcp2_conn` (`quicGetConnection`); freed in deinit.
     let connectionReference: UnsafeMutablePointer<ngtcp2_crypto_conn_ref>
     /// The addresses `path` points into; freed in deinit.
@@ -77,12 +81,14 @@ public final class QUICConnection: TransportConnection, @unchecked Sendable {
         let peerIdentity: PeerIdentity?
         /// The application protocol agreed through ALPN.
         let applicationProtocol: String?
+        /// Whether the session resumed an earlier one with a ticket (RFC 8446 §2.2).
+        let resumed: Bool
     }
 
     init(
         host: any QUICConnectionHost, output: QUICPacketOutput, reactor: Reactor, configuration: QUICConfiguration,
-        tls: TLSContext, sendBudget parentBudget: SendBudget, isServer: Bool, localAddress: SocketAddress,
-        remoteAddress: SocketAddress, logger: Logger
+        tls: TLSContext, sendBudget parentBudget: SendBudget, isServer: Bool, serverName: String?,
+        localAddress: SocketAddress, remoteAddress: SocketAddress, logger: Logger
     ) {
         self.host = host
         self.output = output
@@ -100,6 +106,8 @@ public final class QUICConnection: TransportConnection, @unchecked Sendable {
         // cannot be queued.
         incomingStreams = AsyncQueue(capacity: Int(clamping: configuration.maxConcurrentStreams))
         creditThresholds = CreditThresholds(configuration)
+        self.serverName = serverName
+        ticketKey = serverName.map { SessionTicketCache.key(serverName: $0, address: remoteAddress) }
         connectionReference = .allocate(capacity: 1)
         connectionReference.initialize(to: ngtcp2_crypto_conn_ref(get_conn: quicGetConnection, user_data: nil))
         pathStorage = .allocate(capacity: 1)
@@ -137,6 +145,12 @@ public final class QUICConnection: TransportConnection, @unchecked Sendable {
     /// mutual TLS on a server, the server's on a client.
     public var peerIdentity: PeerIdentity? {
         handshakeResult.withLock { $0?.peerIdentity }
+    }
+
+    /// Whether the handshake resumed an earlier session with a ticket instead of verifying
+    /// certificates again (``QUICConfiguration/sessionResumption``).
+    public var resumedSession: Bool {
+        handshakeResult.withLock { $0?.resumed ?? false }
     }
 
     public var closeReason: CloseReason? {

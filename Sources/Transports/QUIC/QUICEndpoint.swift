@@ -24,6 +24,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         public var unroutablePackets = 0
         /// Connections that completed a handshake (accepted or dialled).
         public var handshakesCompleted = 0
+        /// Of those, handshakes that resumed an earlier session with a ticket
+        /// (``QUICConfiguration/sessionResumption``).
+        public var handshakesResumed = 0
         /// Connections that ended before their handshake completed.
         public var handshakesFailed = 0
         /// Initial packets refused because ``QUICConfiguration/maxConnections`` was reached or
@@ -194,8 +197,9 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         if clientTLS == nil { clientTLS = try TLSContext(configuration: configuration, isServer: false) }
         let connection = QUICConnection(
             host: self, output: output, reactor: reactor, configuration: configuration, tls: clientTLS!,
-            sendBudget: sendBudget, isServer: false, localAddress: localAddress, remoteAddress: address, logger: logger)
-        try connection.startClient(serverName: serverName)
+            sendBudget: sendBudget, isServer: false, serverName: serverName, localAddress: localAddress,
+            remoteAddress: address, logger: logger)
+        try connection.startClient()
         adopt(connection)
         connection.flush()
         return connection
@@ -321,7 +325,11 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
     }
 
     private func connectionEstablished(_ connection: QUICConnection) {
-        stats.withLock { $0.handshakesCompleted += 1 }
+        let resumed = connection.resumedSession
+        stats.withLock {
+            $0.handshakesCompleted += 1
+            if resumed { $0.handshakesResumed += 1 }
+        }
         metrics.handshakesCompleted.increment()
         guard connection.isServer else { return }
         handshaking -= 1
@@ -500,7 +508,8 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         }
         let connection = QUICConnection(
             host: self, output: output, reactor: reactor, configuration: configuration, tls: serverTLS,
-            sendBudget: sendBudget, isServer: true, localAddress: localAddress, remoteAddress: source, logger: logger)
+            sendBudget: sendBudget, isServer: true, serverName: nil, localAddress: localAddress, remoteAddress: source,
+            logger: logger)
         do {
             try connection.startServer(header: header, originalDCID: originalDCID)
         } catch {

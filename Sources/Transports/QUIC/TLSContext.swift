@@ -11,6 +11,14 @@ final class TLSContext {
 
     let isServer: Bool
     private let credentials: gnutls_certificate_credentials_t
+    /// ``priority``, parsed once rather than for every session.
+    private let priorities: gnutls_priority_t
+    /// Server with resumption: the key session tickets are sealed with (GnuTLS rotates keys
+    /// derived from it); a restarted server has a new one, so old tickets fall back to a full
+    /// handshake.
+    private var ticketKey = gnutls_datum_t()
+    /// Client with resumption: the tickets servers issued.
+    private var tickets: SessionTicketCache?
     private let applicationProtocols: [String]
     private let requireClientCertificate: Bool
     private let offersApplicationProtocols: Bool
@@ -25,6 +33,19 @@ final class TLSContext {
             throw .invalidConfiguration("GnuTLS could not allocate credentials")
         }
         self.credentials = credentials
+        var priorities: gnutls_priority_t?
+        guard gnutls_priority_init(&priorities, Self.priority, nil) == GNUTLS_E_SUCCESS, let priorities else {
+            gnutls_certificate_free_credentials(credentials)
+            throw .invalidConfiguration("GnuTLS refused the priority string \(Self.priority)")
+        }
+        self.priorities = priorities
+        if configuration.sessionResumption {
+            if isServer {
+                _ = gnutls_session_ticket_key_generate(&ticketKey)
+            } else {
+                tickets = SessionTicketCache()
+            }
+        }
         // Every stored property is set: from here a throw runs deinit, which frees the credentials.
         if let chain = configuration.certificateChainFile, let key = configuration.privateKeyFile {
             try Self.checkReadable(chain, what: "certificate chain")
@@ -53,6 +74,11 @@ final class TLSContext {
 
     deinit {
         gnutls_certificate_free_credentials(credentials)
+        gnutls_priority_deinit(priorities)
+        if let key = ticketKey.data {
+            gnutls_memset(key, 0, Int(ticketKey.size))
+            rpcnet_gnutls_free(key)
+        }
     }
 
     private static func checkReadable(_ path: String, what: String) throws(TransportError) {
@@ -64,9 +90,11 @@ final class TLSContext {
     /// Creates a session set up for ngtcp2, in the order GnuTLS and ngtcp2's helper need:
     /// priorities, the QUIC hooks, the connection reference, credentials, ALPN, then (client)
     /// server name and certificate verification, or (server) the client-certificate policy.
-    /// `serverName` must stay valid for the session's lifetime: GnuTLS keeps the pointer.
+    /// `serverName` must stay valid for the session's lifetime: GnuTLS keeps the pointer. A
+    /// client with resumption offers the ticket stored for `ticketKey`, if any.
     func makeSession(
-        connectionReference: UnsafeMutablePointer<ngtcp2_crypto_conn_ref>, serverName: UnsafePointer<CChar>?
+        connectionReference: UnsafeMutablePointer<ngtcp2_crypto_conn_ref>, serverName: UnsafePointer<CChar>?,
+        ticketKey key: String? = nil
     ) throws(TransportError) -> gnutls_session_t {
         var session: gnutls_session_t?
         let flags = (isServer ? GNUTLS_SERVER : GNUTLS_CLIENT).rawValue | GNUTLS_NO_END_OF_EARLY_DATA.rawValue
@@ -74,7 +102,7 @@ final class TLSContext {
             throw .invalidConfiguration("GnuTLS could not create a session")
         }
         do throws(TransportError) {
-            try check(gnutls_priority_set_direct(session, Self.priority, nil), "gnutls_priority_set_direct")
+            try check(gnutls_priority_set(session, priorities), "gnutls_priority_set")
             let configured =
                 isServer
                 ? ngtcp2_crypto_gnutls_configure_server_session(session)
@@ -95,6 +123,10 @@ final class TLSContext {
                     gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUIRE)
                     gnutls_session_set_verify_cert(session, nil, 0)
                 }
+                if ticketKey.data != nil {
+                    try check(
+                        gnutls_session_ticket_enable_server(session, &ticketKey), "gnutls_session_ticket_enable_server")
+                }
             } else if let serverName {
                 // SNI carries DNS names only (RFC 6066 §3); an IP literal is still verified
                 // against the certificate's IP address entries.
@@ -104,6 +136,15 @@ final class TLSContext {
                         "gnutls_server_name_set")
                 }
                 gnutls_session_set_verify_cert(session, serverName, 0)
+            }
+            if !isServer, tickets != nil {
+                gnutls_handshake_set_hook_function(
+                    session, UInt32(GNUTLS_HANDSHAKE_NEW_SESSION_TICKET.rawValue), GNUTLS_HOOK_POST,
+                    tlsSessionTicketReceived)
+                // A ticket GnuTLS cannot use only costs the full handshake it would have had.
+                if let key, var ticket = tickets?.take(for: key) {
+                    _ = gnutls_session_set_data(session, &ticket, ticket.count)
+                }
             }
         } catch {
             gnutls_deinit(session)
@@ -156,6 +197,15 @@ final class TLSContext {
         }
         if alert == 120 { return .noApplicationProtocol }
         return .local(alert: alert, message: "")
+    }
+
+    /// A client's session received a ticket from the server `key`: keeps its resumption data.
+    func storeTicket(of session: gnutls_session_t, for key: String) {
+        var data = gnutls_datum_t()
+        guard tickets != nil, gnutls_session_get_data2(session, &data) == GNUTLS_E_SUCCESS, let bytes = data.data
+        else { return }
+        tickets?.store(Array(UnsafeBufferPointer(start: bytes, count: Int(data.size))), for: key)
+        rpcnet_gnutls_free(bytes)
     }
 
     /// Whether the peer presented a certificate.

@@ -13,6 +13,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -89,6 +91,9 @@ type bench struct {
 	connections int
 	address     string
 	client      credentials.TransportCredentials
+	// resuming is client credentials with a TLS session cache, so a new connection resumes
+	// the session of an earlier one (RFC 8446 §2.2) as RpcNet's client does by default.
+	resuming credentials.TransportCredentials
 }
 
 // usage is the process's CPU time (user + system) and context switches so far.
@@ -131,6 +136,21 @@ func row(name string, samples []time.Duration) string {
 
 func (b *bench) dial() (*grpc.ClientConn, error) {
 	return grpc.Dial(b.address, grpc.WithTransportCredentials(b.client))
+}
+
+// resumingCredentials trusts ca.pem, like b.client, and keeps session tickets.
+func resumingCredentials(certs string) (credentials.TransportCredentials, error) {
+	pem, err := os.ReadFile(certs + "/ca.pem")
+	if err != nil {
+		return nil, err
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("no certificate in %s/ca.pem", certs)
+	}
+	return credentials.NewTLS(&tls.Config{
+		RootCAs: roots, ServerName: "localhost", ClientSessionCache: tls.NewLRUClientSessionCache(64),
+	}), nil
 }
 
 // connected dials and makes one call, so that a measurement starts on an established connection.
@@ -275,15 +295,23 @@ func (b *bench) stream() error {
 	return nil
 }
 
-// connect times a new connection (TCP, TLS 1.3 handshake, HTTP/2 set-up) and its first call;
-// the credentials (CA file read) are made once, before, as the Swift programs make theirs.
+// connect times a new connection (TCP, TLS 1.3 handshake, HTTP/2 set-up) and its first call,
+// with full handshakes, then resuming TLS sessions; the credentials (CA file read) are made
+// once, before, as the Swift programs make theirs.
 func (b *bench) connect() error {
+	if err := b.connectWith(b.client, "full TLS handshake", "connect_p50_us"); err != nil {
+		return err
+	}
+	return b.connectWith(b.resuming, "TLS resumed", "connect_resumed_p50_us")
+}
+
+func (b *bench) connectWith(client credentials.TransportCredentials, kind, key string) error {
 	samples := make([]time.Duration, 0, b.connections)
 	var used usage
 	for i := 0; i < b.connections; i++ {
 		before := usageNow()
 		began := time.Now()
-		conn, err := b.dial()
+		conn, err := grpc.Dial(b.address, grpc.WithTransportCredentials(client))
 		if err != nil {
 			return err
 		}
@@ -296,9 +324,9 @@ func (b *bench) connect() error {
 		used.switches += spent.switches
 		conn.Close()
 	}
-	fmt.Println(row("gRPC-Go new connection (TLS handshake) + first call", samples))
+	fmt.Println(row("gRPC-Go new connection ("+kind+") + first call", samples))
 	fmt.Println("  " + used.report(b.connections))
-	fmt.Printf("result connect_p50_us %.1f\n", percentile(samples, 0.5))
+	fmt.Printf("result %s %.1f\n", key, percentile(samples, 0.5))
 	return nil
 }
 
@@ -322,6 +350,10 @@ func main() {
 		fail(fmt.Errorf("--certs %s: %v", b.certs, err))
 	}
 	b.client, err = credentials.NewClientTLSFromFile(b.certs+"/ca.pem", "localhost")
+	if err != nil {
+		fail(fmt.Errorf("--certs %s: %v", b.certs, err))
+	}
+	b.resuming, err = resumingCredentials(b.certs)
 	if err != nil {
 		fail(fmt.Errorf("--certs %s: %v", b.certs, err))
 	}
