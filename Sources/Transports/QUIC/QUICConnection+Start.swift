@@ -6,9 +6,7 @@ extension QUICConnection {
     func startClient() throws(TransportError) {
         let dcid = ConnectionID.random()
         let scid = ConnectionID.random()
-        var callbacks = ngtcp2_callbacks()
-        rpcnet_ngtcp2_callbacks_init(&callbacks, 0)
-        installCallbacks(&callbacks)
+        var callbacks = makeCallbacks()
         var settings = makeSettings()
         var params = makeTransportParameters()
         var created: OpaquePointer?
@@ -26,9 +24,7 @@ extension QUICConnection {
     /// (loop thread); `originalDCID` is set when the client came back with a valid Retry token.
     func startServer(header: ngtcp2_pkt_hd, originalDCID: ngtcp2_cid? = nil) throws(TransportError) {
         let scid = ConnectionID.random()
-        var callbacks = ngtcp2_callbacks()
-        rpcnet_ngtcp2_callbacks_init(&callbacks, 1)
-        installCallbacks(&callbacks)
+        var callbacks = makeCallbacks()
         var settings = makeSettings()
         var params = makeTransportParameters()
         if let originalDCID {
@@ -108,7 +104,10 @@ extension QUICConnection {
         return params
     }
 
-    private func installCallbacks(_ callbacks: inout ngtcp2_callbacks) {
+    /// ngtcp2's crypto callbacks for this side, and this connection's event callbacks.
+    private func makeCallbacks() -> ngtcp2_callbacks {
+        var callbacks = ngtcp2_callbacks()
+        rpcnet_ngtcp2_callbacks_init(&callbacks, isServer ? 1 : 0)
         callbacks.recv_stream_data = quicRecvStreamData
         callbacks.acked_stream_data_offset = quicAckedStreamDataOffset
         callbacks.stream_open = quicStreamOpen
@@ -122,5 +121,6 @@ extension QUICConnection {
         callbacks.get_new_connection_id = quicGetNewConnectionID
         callbacks.remove_connection_id = quicRemoveConnectionID
         callbacks.recv_stateless_reset = quicRecvStatelessReset
+        return callbacks
     }
 }
