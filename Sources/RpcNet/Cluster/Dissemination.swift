@@ -54,6 +54,12 @@ struct Dissemination {
     /// sent `limit` times is dropped. Updates about `preferred` go first (the buddy system:
     /// a suspect hears of its suspicion on the next probe it receives, Lifeguard §4.5).
     mutating func take(budget: Int, limit: Int, preferred: String? = nil) -> [MemberUpdate] {
+        guard !current.isEmpty else {
+            // No news: whatever the queues still hold is stale. Most datagrams of a settled
+            // cluster end here, without walking a queue.
+            queues.removeAll(keepingCapacity: true)
+            return []
+        }
         var remaining = budget
         var picked: [MemberUpdate] = []
         // Transmissions are counted after the scan, so an update re-queued one level up is not
@@ -69,7 +75,7 @@ struct Dissemination {
         var skipped: [(name: String, sequence: UInt64)] = []
         var passedOver = 0
         for transmissions in queues.indices where remaining >= Self.smallestUpdate {
-            for priority in 0..<2 where remaining >= Self.smallestUpdate {
+            for priority in 0..<2 where remaining >= Self.smallestUpdate && !queues[transmissions][priority].isEmpty {
                 skipped.removeAll(keepingCapacity: true)
                 while remaining >= Self.smallestUpdate, passedOver < Self.maxPassedOver,
                     let item = queues[transmissions][priority].popLast()
@@ -88,7 +94,7 @@ struct Dissemination {
                     remaining -= entry.size
                     sent.append((item.name, entry))
                 }
-                queues[transmissions][priority].append(contentsOf: skipped.reversed())
+                if !skipped.isEmpty { queues[transmissions][priority].append(contentsOf: skipped.reversed()) }
             }
         }
         for (name, entry) in sent { transmitted(name: name, entry: entry, limit: limit) }
