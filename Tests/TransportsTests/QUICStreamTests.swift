@@ -202,4 +202,34 @@ struct QUICStreamTests {
             await echoTask.value
         }
     }
+
+    @Test("an opener waiting for the peer's stream limit can be cancelled; a stream that ends frees the limit")
+    func cancelledOpener() async throws {
+        var serverConfiguration = TestCertificates.server()
+        serverConfiguration.maxConcurrentStreams = 1
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let echoTask = startEchoServer(server)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
+            try await withTimeout {
+                let connection = try await client.dial(server.localAddress, serverName: "localhost")
+                let first = try await connection.openStream()
+                let waiting = Task { try await connection.openStream() }
+                // Whether the cancellation finds it waiting or about to wait, it must end it.
+                try await Task.sleep(for: .milliseconds(20))
+                waiting.cancel()
+                await #expect(throws: CancellationError.self) { _ = try await waiting.value }
+                try await first.write([1], finish: true)
+                #expect(try await first.readAll(limit: 16) == [1])
+                let second = try await connection.openStream()
+                try await second.write([2], finish: true)
+                #expect(try await second.readAll(limit: 16) == [2])
+                connection.close(code: 0, message: "")
+            }
+            server.close()
+            client.close()
+            await echoTask.value
+        }
+    }
 }
