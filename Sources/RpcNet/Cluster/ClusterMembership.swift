@@ -95,16 +95,19 @@ public final class ClusterMembership: @unchecked Sendable {
     /// Drops are caused by peers, so their log lines are rate-limited per reason.
     let dropLog: LogRateLimiter
 
-    // Written by `owner` only, inside its steps; read from any thread.
+    // Changed by `owner`, read from any thread.
 
-    /// What the owner's steps change and readers look at, under the lock.
+    /// What the owner's steps change and readers look at, guarded by its lock, which the owner
+    /// holds for the state machine's step only. Two writers besides the steps, also under the
+    /// lock: a caller setting tags records them (``SharedState/desiredTags``), and
+    /// ``stopWithoutOwner()`` marks the membership stopped once the owner has shut down.
     let shared: Mutex<SharedState>
-    /// The state machine's ``SWIMInstance/workerRevision``, stored before the lock is released
-    /// after each change, so it can be read without the lock (``workersRevision``).
+    /// The state machine's ``SWIMInstance/workerRevision``, stored by the owner before the lock
+    /// is released after each change, so it can be read without the lock (``workersRevision``).
     let publishedWorkerRevision = Atomic<UInt64>(0)
-    /// Gossip datagrams sealed for sending, and their bytes (sealing included), counted after
-    /// each step's sends.
+    /// Gossip datagrams sealed for sending, counted by the owner after each step's sends.
     let sentDatagrams = Atomic<Int>(0)
+    /// Their bytes, sealing included.
     let sentBytes = Atomic<Int>(0)
 
     // Owned by `owner`: touched only in its context, so no lock guards them.
@@ -120,6 +123,7 @@ public final class ClusterMembership: @unchecked Sendable {
 
     /// What the owner's steps change and readers look at (``shared``).
     struct SharedState {
+        /// The state machine.
         var instance: SWIMInstance
         /// Datagrams accepted and dropped (``statistics`` adds the ones sent).
         var statistics = MembershipStatistics()
@@ -128,7 +132,9 @@ public final class ClusterMembership: @unchecked Sendable {
         var desiredTags: [String: String]
         /// Callers waiting for the join to settle; the owner resumes them.
         var joinWaiters: [JoinWaiter] = []
+        /// Started and not stopped: the receive handler is installed and the timer kept armed.
         var running = false
+        /// Stopped for good: steps do nothing more.
         var stopped = false
     }
 
