@@ -6,11 +6,14 @@ import Transports
 final class FakeTransport: DatagramTransport {
     let localAddress: SocketAddress
     let maxDatagramSize = 1400
+    /// The harness's virtual clock, which delivers as its driver.
+    let owner: any TransportOwner
     private let handler = Mutex<(@Sendable (Datagram) -> Void)?>(nil)
     private let sentCount = Mutex(0)
 
-    init(localAddress: SocketAddress) {
+    init(localAddress: SocketAddress, owner: VirtualClock) {
         self.localAddress = localAddress
+        self.owner = owner
     }
 
     /// Datagrams the membership sent so far.
@@ -18,8 +21,8 @@ final class FakeTransport: DatagramTransport {
 
     /// Hands `payload` to the membership as if it arrived from `source`.
     func deliver(_ payload: [UInt8], from source: SocketAddress) {
-        let handler = handler.withLock { $0 }
-        handler?(Datagram(payload: payload, source: source))
+        guard let handler = handler.withLock({ $0 }) else { return }
+        owner.execute({ handler(Datagram(payload: payload, source: source)) }, ifShutDown: {})
     }
 
     func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError) {

@@ -19,7 +19,7 @@ import Transports
 /// have introduced; no datagram it sends exceeds the transport's size (checked in the transport).
 func fuzzMembership(_ bytes: [UInt8]) {
     let clock = VirtualClock()
-    let transport = FakeTransport(localAddress: FuzzPeers.address(0))
+    let transport = FakeTransport(localAddress: FuzzPeers.address(0), owner: clock)
     var configuration = ClusterMembership.Configuration(name: FuzzPeers.ownName, tags: ["role": "worker"])
     configuration.randomSeed = 1
     guard

@@ -1,5 +1,4 @@
 import CRpcNet
-import Synchronization
 
 /// Frames gossip datagrams and, with cluster keys, authenticates and encrypts them.
 ///
@@ -9,7 +8,11 @@ import Synchronization
 /// new key can be rolled out to all members first and made primary afterwards, without a
 /// restart. Without keys, encrypted datagrams are refused, and with keys, plain ones: members
 /// configured differently never accept each other's gossip.
-final class GossipSealer: Sendable {
+///
+/// Not thread-safe, and without a lock: GnuTLS's AEAD contexts serve one thread at a time. A
+/// membership seals and opens on its owner only (``ClusterMembership``), so AES-GCM never runs
+/// under a lock and never waits for one.
+final class GossipSealer: @unchecked Sendable {
     static let version: UInt8 = 1
     private static let encryptedFlag: UInt8 = 1
     private static let nonceSize = 12
@@ -17,10 +20,10 @@ final class GossipSealer: Sendable {
 
     /// Bytes sealing adds to a body.
     let overhead: Int
-    private let ciphers: Mutex<[AEADCipher]>
+    private let ciphers: [AEADCipher]
 
     init(keys: [ClusterKey]) {
-        ciphers = Mutex(keys.map(AEADCipher.init))
+        ciphers = keys.map(AEADCipher.init)
         overhead = keys.isEmpty ? 2 : 2 + Self.nonceSize + Self.tagSize
     }
 
@@ -28,16 +31,14 @@ final class GossipSealer: Sendable {
 
     /// The datagram carrying `body`.
     func seal(_ body: [UInt8]) -> [UInt8] {
-        ciphers.withLock { ciphers in
-            guard let primary = ciphers.first else { return [Self.version, 0] + body }
-            var datagram: [UInt8] = [Self.version, Self.encryptedFlag]
-            var nonce = [UInt8](repeating: 0, count: Self.nonceSize)
-            let drawn = nonce.withUnsafeMutableBytes { gnutls_rnd(GNUTLS_RND_NONCE, $0.baseAddress, Self.nonceSize) }
-            precondition(drawn == 0, "GnuTLS could not draw a nonce")
-            datagram.append(contentsOf: nonce)
-            datagram.append(contentsOf: primary.seal(body, nonce: nonce, header: [Self.version, Self.encryptedFlag]))
-            return datagram
-        }
+        guard let primary = ciphers.first else { return [Self.version, 0] + body }
+        var datagram: [UInt8] = [Self.version, Self.encryptedFlag]
+        var nonce = [UInt8](repeating: 0, count: Self.nonceSize)
+        let drawn = nonce.withUnsafeMutableBytes { gnutls_rnd(GNUTLS_RND_NONCE, $0.baseAddress, Self.nonceSize) }
+        precondition(drawn == 0, "GnuTLS could not draw a nonce")
+        datagram.append(contentsOf: nonce)
+        datagram.append(contentsOf: primary.seal(body, nonce: nonce, header: [Self.version, Self.encryptedFlag]))
+        return datagram
     }
 
     /// The body of `datagram`, or why it is refused.
@@ -51,18 +52,14 @@ final class GossipSealer: Sendable {
         guard datagram.count >= 2 + Self.nonceSize + Self.tagSize else { throw .malformed }
         let nonce = Array(datagram[2..<(2 + Self.nonceSize)])
         let sealed = Array(datagram[(2 + Self.nonceSize)...])
-        let opened: [UInt8]? = ciphers.withLock { ciphers in
-            for cipher in ciphers {
-                if let body = cipher.open(sealed, nonce: nonce, header: [datagram[0], datagram[1]]) { return body }
-            }
-            return nil
+        for cipher in ciphers {
+            if let body = cipher.open(sealed, nonce: nonce, header: [datagram[0], datagram[1]]) { return body }
         }
-        guard let opened else { throw .unauthenticated }
-        return opened
+        throw .unauthenticated
     }
 }
 
-/// One GnuTLS AES-256-GCM context. Used under ``GossipSealer``'s lock only.
+/// One GnuTLS AES-256-GCM context, used by one thread at a time (its ``GossipSealer``'s).
 private final class AEADCipher {
     private var handle: gnutls_aead_cipher_hd_t?
     private static let tagSize = 16

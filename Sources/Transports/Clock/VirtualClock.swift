@@ -1,3 +1,5 @@
+import DequeModule
+import Glibc
 import Synchronization
 
 /// A clock that only moves when told to, for deterministic tests and simulations.
@@ -7,14 +9,25 @@ import Synchronization
 /// ``now`` equal to their deadline, and tasks suspended in ``sleep(until:tolerance:)``, which are
 /// resumed when time reaches their deadline. A simulation built from synchronous actions is fully
 /// reproducible; async sleepers resume on the concurrency runtime's schedule.
+///
+/// The clock is also the ``TransportOwner`` of a ``SimulatedNetwork``'s transports: whoever
+/// drives it — ``advance(by:)``, or a thread running work handed to it while nobody advances it —
+/// runs that work one piece at a time (see ``execute(_:ifShutDown:)``).
 public final class VirtualClock: NetworkClock {
     private struct State {
         var now: MonotonicInstant
         var timers = TimerQueue()
         var parkedSleepers: [CheckedContinuation<Void, Never>] = []
+        /// Work handed to the driver, run before the next due action.
+        var handedOver: Deque<@Sendable () -> Void> = []
     }
 
     private let state: Mutex<State>
+    /// Held by whoever drives the clock: ``advance(to:)`` throughout, or a thread running
+    /// handed-over work while nobody advances the clock.
+    private let driving = Mutex(())
+    /// The thread holding `driving` (0 when none), so that the driver knows itself.
+    private let driver = Atomic<UInt>(0)
 
     /// Creates a clock reading `start`.
     public init(start: MonotonicInstant = .zero) {
@@ -33,7 +46,8 @@ public final class VirtualClock: NetworkClock {
     }
 
     /// Runs `action` synchronously inside ``advance(by:)`` when time reaches `deadline`
-    /// (immediately on the next advance if the deadline has already passed).
+    /// (immediately on the next advance if the deadline has already passed). Callable from any
+    /// thread.
     @discardableResult
     public func schedule(at deadline: MonotonicInstant, _ action: @escaping @Sendable () -> Void) -> ScheduledTimer {
         state.withLock { state in
@@ -94,19 +108,24 @@ public final class VirtualClock: NetworkClock {
         advance(to: now.advanced(by: duration))
     }
 
-    /// Moves time forward to `target` (never backwards); see ``advance(by:)``.
+    /// Moves time forward to `target` (never backwards); see ``advance(by:)``. Work handed over
+    /// to the clock meanwhile (``execute(_:ifShutDown:)``) runs between actions, at the time
+    /// reached; a thread already running handed-over work finishes it first.
     public func advance(to target: MonotonicInstant) {
-        while true {
-            let due: TimerQueue.Waiter? = state.withLock { state in
-                guard let first = state.timers.popEarliest(notAfter: target) else {
-                    if state.now < target { state.now = target }
-                    return nil
+        asDriver {
+            while true {
+                let due: TimerQueue.Waiter? = state.withLock { state in
+                    if let work = state.handedOver.popFirst() { return .action(work) }
+                    guard let first = state.timers.popEarliest(notAfter: target) else {
+                        if state.now < target { state.now = target }
+                        return nil
+                    }
+                    if state.now < first.deadline { state.now = first.deadline }
+                    return first.waiter
                 }
-                if state.now < first.deadline { state.now = first.deadline }
-                return first.waiter
+                guard let due else { return }
+                due.fire()
             }
-            guard let due else { return }
-            due.fire()
         }
     }
 
@@ -114,4 +133,55 @@ public final class VirtualClock: NetworkClock {
     public var nextDeadline: MonotonicInstant? {
         state.withLock { $0.timers.earliestDeadline() }
     }
+
+    // MARK: Driving
+
+    /// Whether the caller is the clock's driver: inside ``advance(to:)``, or running work handed
+    /// to the clock.
+    public var isCurrent: Bool {
+        driver.load(ordering: .relaxed) == Self.currentThread
+    }
+
+    /// Runs `work` as the clock's driver, in the order handed over: on the calling thread at
+    /// once when nobody drives the clock (the caller drives it meanwhile, so ``advance(by:)``
+    /// elsewhere waits for it); otherwise on the thread that does, before its next due action —
+    /// after the current one when that thread is the caller. A virtual clock never shuts down:
+    /// `rejected` never runs.
+    public func execute(_ work: @escaping @Sendable () -> Void, ifShutDown rejected: () -> Void) {
+        state.withLock { $0.handedOver.append(work) }
+        if !isCurrent { runHandedOverWhileIdle() }
+    }
+
+    /// Runs `body` as the driver, after any other thread's turn; afterwards runs what was
+    /// handed over too late for `body` to see, unless another driver took over.
+    private func asDriver(_ body: () -> Void) {
+        if isCurrent { return body() }
+        driving.withLock { _ in
+            driver.store(Self.currentThread, ordering: .relaxed)
+            body()
+            driver.store(0, ordering: .relaxed)
+        }
+        runHandedOverWhileIdle()
+    }
+
+    /// Runs handed-over work while there is some and nobody else drives the clock. Whoever
+    /// drives it checks again after letting go, so no work is left behind.
+    private func runHandedOverWhileIdle() {
+        while state.withLock({ !$0.handedOver.isEmpty }) {
+            let ran =
+                driving.withLockIfAvailable { _ in
+                    driver.store(Self.currentThread, ordering: .relaxed)
+                    while let work = state.withLock({ $0.handedOver.popFirst() }) { work() }
+                    driver.store(0, ordering: .relaxed)
+                    return true
+                } ?? false
+            guard ran else { return }
+        }
+    }
+
+    private static var currentThread: UInt {
+        UInt(bitPattern: Int(bitPattern: pthread_self()))
+    }
 }
+
+extension VirtualClock: TransportOwner {}

@@ -8,6 +8,8 @@ import Synchronization
 public final class SimulatedDatagramEndpoint: DatagramTransport {
     public let localAddress: SocketAddress
     public let maxDatagramSize: Int
+    /// The network's clock: datagrams arrive while it is driven.
+    public var owner: any TransportOwner { network.clock }
 
     private let network: SimulatedNetwork
     private let inbox: DatagramInbox

@@ -140,7 +140,8 @@ public final class SimulatedNetwork: Sendable {
         _ = state.withLock { $0.frozen.insert(host) }
     }
 
-    /// Resumes a frozen host: held datagrams are sent and delivered now.
+    /// Resumes a frozen host: held datagrams are sent and delivered now, by the clock's driver
+    /// (the caller, unless another thread is advancing the clock).
     public func unfreeze(_ host: SocketAddress.Host) {
         let (outbound, inbound) = state.withLock { state -> (Deque<PendingDatagram>, Deque<PendingDatagram>) in
             state.frozen.remove(host)
@@ -148,8 +149,11 @@ public final class SimulatedNetwork: Sendable {
                 state.heldOutbound.removeValue(forKey: host) ?? [], state.heldInbound.removeValue(forKey: host) ?? []
             )
         }
-        for datagram in inbound { deliver(datagram) }
-        for datagram in outbound { send(datagram.payload, from: datagram.from, to: datagram.to) }
+        clock.execute(
+            { [self] in
+                for datagram in inbound { deliver(datagram) }
+                for datagram in outbound { send(datagram.payload, from: datagram.from, to: datagram.to) }
+            }, ifShutDown: {})
     }
 
     /// Whether `host` is frozen.

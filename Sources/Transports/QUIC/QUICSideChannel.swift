@@ -29,6 +29,8 @@ public final class QUICSideChannel: DatagramTransport, @unchecked Sendable {
 
     public let localAddress: SocketAddress
     public let maxDatagramSize: Int
+    /// The endpoint's reactor, whose loop thread reads the socket.
+    public var owner: any TransportOwner { reactor }
 
     /// Weak: the endpoint keeps its channel, and a strong reference back would keep both alive
     /// forever. A listening endpoint lives until it is closed (its reactor holds it).

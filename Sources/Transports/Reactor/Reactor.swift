@@ -48,6 +48,8 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     private var shutdownWaiters: [CheckedContinuation<Void, Never>] = []
     private var shuttingDown = false
     private var loopReleased = false
+    /// The timers behind ``schedule(at:_:)``, made on first use.
+    private var scheduledTimers: ReactorTimers?
 
     /// How many queued items the loop runs before it polls for I/O again; bounds the latency that
     /// a storm of loop-local work can add to packet processing.
@@ -92,10 +94,12 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
     /// loop alone from then on.
     var isLoopReleased: Bool { loopReleased }
 
-    /// Frees the libev loop and its watchers (closing its epoll and event descriptors); runs
-    /// once, on the loop thread when shutdown completes, or in deinit for a reactor that never ran.
+    /// Frees the libev loop and its watchers (closing its epoll and event descriptors), and drops
+    /// the timers ``schedule(at:_:)`` left pending; runs once, on the loop thread when shutdown
+    /// completes, or in deinit for a reactor that never ran.
     private func releaseLoop() {
         guard !loopReleased else { return }
+        scheduledTimers?.close()
         loopReleased = true
         rpcnet_async_stop(loop, wakeup)
         rpcnet_prepare_stop(loop, prepare)
@@ -190,7 +194,7 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
 
     /// Like ``execute(_:)``, but calls `rejected` (on the calling thread) instead of dropping the
     /// work once the reactor has shut down, so a waiter can be failed rather than left hanging.
-    func execute(_ work: @escaping @Sendable () -> Void, ifShutDown rejected: () -> Void) {
+    public func execute(_ work: @escaping @Sendable () -> Void, ifShutDown rejected: () -> Void) {
         enqueue(.closure(work), orElse: rejected)
     }
 
@@ -266,6 +270,14 @@ public final class Reactor: TaskExecutor, @unchecked Sendable {
             }
         }
         rpcnet_prepare_set_busy(loop, prepare, local.isEmpty ? 0 : 1)
+    }
+
+    /// The timers behind ``schedule(at:_:)`` (loop thread).
+    var ownerTimers: ReactorTimers {
+        if let timers = scheduledTimers { return timers }
+        let timers = ReactorTimers(reactor: self)
+        scheduledTimers = timers
+        return timers
     }
 
     // MARK: Resources

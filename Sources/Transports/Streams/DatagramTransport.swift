@@ -14,9 +14,14 @@ public struct Datagram: Sendable, Equatable {
 
 /// An unreliable, unordered message endpoint: what cluster gossip runs on.
 ///
-/// Implemented by ``UDPDatagramEndpoint`` (real sockets on a reactor) and by the simulated
-/// network's endpoints, so the same membership code runs in production and in deterministic tests.
+/// Implemented by ``UDPDatagramEndpoint`` and ``QUICSideChannel`` (real sockets on a reactor) and
+/// by the simulated network's endpoints, so the same membership code runs in production and in
+/// deterministic tests.
 public protocol DatagramTransport: AnyObject, Sendable {
+    /// The serial context that runs the receive handler, and the work and timers of state kept
+    /// beside the transport: the reactor of a socket's endpoint, the virtual clock of a simulated
+    /// network's.
+    var owner: any TransportOwner { get }
     /// The address peers send to.
     var localAddress: SocketAddress { get }
     /// Largest payload ``send(_:to:)`` accepts.
@@ -26,8 +31,8 @@ public protocol DatagramTransport: AnyObject, Sendable {
     func send(_ payload: [UInt8], to destination: SocketAddress) throws(TransportError)
     /// The next datagram received; `nil` once the endpoint is closed.
     func receive() async throws -> Datagram?
-    /// Hands received datagrams to `handler` instead of queueing them for ``receive()``, on
-    /// the thread that receives them: the reactor's loop thread for UDP, the clock's `advance`
+    /// Hands received datagrams to `handler` instead of queueing them for ``receive()``, in the
+    /// ``owner``'s context: on the reactor's loop thread for a socket, driving the virtual clock
     /// in a simulation (which keeps a simulation deterministic). Keep the handler short; `nil`
     /// goes back to queueing.
     func setReceiveHandler(_ handler: (@Sendable (Datagram) -> Void)?)

@@ -37,5 +37,15 @@
             defer { pthread_mutex_unlock(mutex) }
             return try body(&storage.pointee)
         }
+
+        /// Runs `body` with exclusive access to the value if no other thread holds the lock;
+        /// nil without running it otherwise.
+        func withLockIfAvailable<Result: ~Copyable, E: Error>(
+            _ body: (inout sending Value) throws(E) -> sending Result
+        ) throws(E) -> sending Result? {
+            guard pthread_mutex_trylock(mutex) == 0 else { return nil }
+            defer { pthread_mutex_unlock(mutex) }
+            return try body(&storage.pointee)
+        }
     }
 #endif

@@ -9,6 +9,8 @@ import Synchronization
 public final class UDPDatagramEndpoint: DatagramTransport, ReactorResource, @unchecked Sendable {
     public let localAddress: SocketAddress
     public let maxDatagramSize: Int
+    /// The reactor the socket is on.
+    public var owner: any TransportOwner { reactor }
 
     private let reactor: Reactor
     private let logger: Logger
