@@ -11,6 +11,12 @@ extension QUICConnection {
             enterDraining(reason: resetByPeer ? .statelessReset : peerCloseReason(native.conn))
         case NGTCP2_ERR_DROP_CONN:
             terminate(reason: .transportError(code: 0, message: "connection dropped", byPeer: false))
+        case NGTCP2_ERR_RETRY:
+            // A server's first datagram held only the end of the client's Initial flight (a
+            // ClientHello over two packets, as one carrying a session ticket can be, arriving out
+            // of order). Drop the state without a close: the client's next Initial starts afresh.
+            terminate(
+                reason: .transportError(code: 0, message: "client's first packets out of order", byPeer: false))
         case NGTCP2_ERR_CRYPTO:
             let alert = ngtcp2_conn_get_tls_alert(native.conn)
             let failure = tls.classifyLocalFailure(
@@ -88,18 +94,20 @@ extension QUICConnection {
             answer.packet.withUnsafeBytes { _ = try? output.socket.send($0, to: answer.destination) }
         }
         logger.debug("closing connection", metadata: ["reason": "\(reason)"])
+        let period = closingPeriod(native.conn)
         phase = .closing(native, answer)
         finishApplicationState(reason)
-        native.timer.arm(after: closingPeriod(native.conn))
+        native.timer.arm(after: period)
     }
 
     /// The peer closed: stay silent for three PTOs, then release (RFC 9000 §10.2.2).
     private func enterDraining(reason: CloseReason) {
         guard let native = phase.open else { return }
         logger.debug("peer closed connection", metadata: ["reason": "\(reason)"])
+        let period = closingPeriod(native.conn)
         phase = .draining(native)
         finishApplicationState(reason)
-        native.timer.arm(after: closingPeriod(native.conn))
+        native.timer.arm(after: period)
     }
 
     private func closingPeriod(_ conn: OpaquePointer) -> Duration {

@@ -8,9 +8,9 @@ extension QUICConnection {
         /// Created; ``startClient(serverName:)`` or ``startServer(header:originalDCID:)`` has not
         /// built the ngtcp2 state yet (and never will if it failed).
         case idle
-        /// The TLS handshake is running (RFC 9001 §4.1). `confirmed` is set when ngtcp2 reports
-        /// the confirmation first: it may, when the server's last handshake packet and its
-        /// HANDSHAKE_DONE arrive in one datagram.
+        /// The TLS handshake is running (RFC 9001 §4.1). `confirmed` records a confirmation
+        /// reported before completion, so the order of ngtcp2's two callbacks never matters
+        /// (0.12 reports completion first, and confirmation only on clients).
         case handshaking(NativeState, confirmed: Bool)
         /// The handshake completed; `confirmed` once it is confirmed (RFC 9001 §4.1.2), which is
         /// when a client's dial returns.

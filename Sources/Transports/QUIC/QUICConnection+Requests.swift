@@ -22,6 +22,15 @@ extension QUICConnection {
         /// Resume the continuation once the handshake is confirmed; fail it if the connection
         /// ends first.
         case notifyWhenConfirmed(CheckedContinuation<Void, any Error>)
+
+        /// Whether the request must be applied after those already queued even when made on the
+        /// loop thread: a cancellation (which a handler aborted inside an ngtcp2 callback can
+        /// cause) must not overtake the `openStream` it cancels, or it would find nothing and
+        /// leave the cancelled task waiting for the peer's stream limit.
+        var mustFollowQueuedRequests: Bool {
+            if case .cancelOpening = self { return true }
+            return false
+        }
     }
 
     /// One half of a stream.
@@ -75,7 +84,7 @@ extension QUICConnection {
     /// The one way in for the application: applies `request` now on the loop thread, otherwise
     /// queues it and wakes the loop (once for any number of requests).
     func perform(_ request: Request) {
-        if reactor.isOnLoopThread {
+        if reactor.isOnLoopThread, !request.mustFollowQueuedRequests {
             if apply(request) { scheduleFlush() }
             return
         }

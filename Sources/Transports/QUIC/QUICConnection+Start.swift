@@ -56,6 +56,11 @@ extension QUICConnection {
     /// session cannot be made.
     private func attachSession(to conn: OpaquePointer, serverName: String?) throws(TransportError) {
         let verifiedName = serverName.flatMap { strdup($0) }
+        if serverName != nil, verifiedName == nil {
+            // Without the name the server's certificate would go unverified: refuse.
+            ngtcp2_conn_del(conn)
+            throw .invalidConfiguration("out of memory for the server name")
+        }
         let session: gnutls_session_t
         do {
             session = try tls.makeSession(

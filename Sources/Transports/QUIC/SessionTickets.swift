@@ -21,10 +21,11 @@ struct SessionTicketCache {
 
     /// Stores `ticket` (GnuTLS's resumption data) for the server `key`, replacing an older one.
     mutating func store(_ ticket: [UInt8], for key: String) {
-        if tickets.updateValue(ticket, forKey: key) == nil {
-            order.append(key)
-            if order.count > Self.capacity, let oldest = order.popFirst() { tickets[oldest] = nil }
+        if tickets.updateValue(ticket, forKey: key) != nil, let index = order.firstIndex(of: key) {
+            order.remove(at: index)
         }
+        order.append(key)
+        if order.count > Self.capacity, let oldest = order.popFirst() { tickets[oldest] = nil }
     }
 
     /// Takes the ticket stored for `key`: a ticket is used once (RFC 8446 §C.4).

@@ -205,6 +205,7 @@ final class TLSContext {
         guard tickets != nil, gnutls_session_get_data2(session, &data) == GNUTLS_E_SUCCESS, let bytes = data.data
         else { return }
         tickets?.store(Array(UnsafeBufferPointer(start: bytes, count: Int(data.size))), for: key)
+        gnutls_memset(bytes, 0, Int(data.size))
         rpcnet_gnutls_free(bytes)
     }
 
