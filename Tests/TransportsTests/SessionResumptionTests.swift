@@ -116,4 +116,42 @@ struct SessionResumptionTests {
             client.close()
         }
     }
+
+    @Test("a resumed ClientHello over two datagrams that arrive swapped still connects, resumed")
+    func swappedClientHello() async throws {
+        var serverConfiguration = TestCertificates.server()
+        serverConfiguration.trustRoots = .file(TestCertificates.ca)
+        serverConfiguration.requireClientCertificate = true
+        var clientConfiguration = TestCertificates.client()
+        clientConfiguration.certificateChainFile = TestCertificates.path("client.pem")
+        clientConfiguration.privateKeyFile = TestCertificates.path("client-key.pem")
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let relay = try await UDPRelay.start(reactor: reactor, target: server.localAddress)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
+            try await withTimeout {
+                for round in 0..<2 {
+                    // The second dial offers the first one's ticket, which carries the client's
+                    // certificate chain: its ClientHello takes two Initial datagrams (1,200 bytes
+                    // each, seen), which the relay delivers second first.
+                    if round == 1 { relay.swapNextTwoFromClient() }
+                    let connection = try await client.dial(relay.localAddress, serverName: "localhost")
+                    let accepted = try #require(try await server.acceptConnection())
+                    let echo = Task { try await echoOnce(accepted) }
+                    let stream = try await connection.openStream()
+                    try await stream.write([UInt8(round)], finish: true)
+                    #expect(try await stream.readAll(limit: 16) == [UInt8(round)])
+                    try await echo.value
+                    #expect(connection.resumedSession == (round == 1))
+                    connection.close(code: 0, message: "")
+                    _ = await accepted.closed()
+                }
+            }
+            #expect(relay.swapped.load(ordering: .relaxed) == 2)
+            relay.stop()
+            server.close()
+            client.close()
+        }
+    }
 }

@@ -12,11 +12,10 @@ extension QUICConnection {
         case NGTCP2_ERR_DROP_CONN:
             terminate(reason: .transportError(code: 0, message: "connection dropped", byPeer: false))
         case NGTCP2_ERR_RETRY:
-            // A server's first datagram held only the end of the client's Initial flight (a
-            // ClientHello over two packets, as one carrying a session ticket can be, arriving out
-            // of order). Drop the state without a close: the client's next Initial starts afresh.
-            terminate(
-                reason: .transportError(code: 0, message: "client's first packets out of order", byPeer: false))
+            // ngtcp2 0.12 asks a server to validate the client's address before keeping state
+            // (ngtcp2.h, `ngtcp2_conn_read_pkt`): discard the state without a close, as it says;
+            // the client's next Initial starts afresh (and gets a Retry under load).
+            terminate(reason: .transportError(code: 0, message: "address validation required", byPeer: false))
         case NGTCP2_ERR_CRYPTO:
             let alert = ngtcp2_conn_get_tls_alert(native.conn)
             let failure = tls.classifyLocalFailure(
