@@ -7,21 +7,28 @@ import Testing
 struct SessionResumptionTests {
     /// Dials `server` twice from one client endpoint, echoing on each connection (so the first
     /// one's session ticket has arrived before the second dial); returns both connections'
-    /// resumption flags and peer identities, and the server's accepted connections' identities.
+    /// resumption flags and peer identities, the server's accepted connections' identities, and
+    /// how many client datagrams a relay delivered swapped: with `swappingSecondHello`, both
+    /// dials go through a relay that delivers the second dial's first two datagrams swapped.
     private func dialTwice(
-        server serverConfiguration: QUICConfiguration, client clientConfiguration: QUICConfiguration
+        server serverConfiguration: QUICConfiguration, client clientConfiguration: QUICConfiguration,
+        swappingSecondHello: Bool = false
     ) async throws -> (
         resumed: [Bool], serverIdentities: [PeerIdentity?], clientIdentities: [PeerIdentity?],
-        server: QUICEndpoint.Statistics
+        server: QUICEndpoint.Statistics, swapped: Int
     ) {
         try await withReactor { reactor in
             let server = try await QUICEndpoint.listen(
                 reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let relay =
+                swappingSecondHello ? try await UDPRelay.start(reactor: reactor, target: server.localAddress) : nil
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
             let rounds: [(resumed: Bool, client: PeerIdentity?, server: PeerIdentity?)] = try await withTimeout {
                 var rounds: [(resumed: Bool, client: PeerIdentity?, server: PeerIdentity?)] = []
                 for round in 0..<2 {
-                    let connection = try await client.dial(server.localAddress, serverName: "localhost")
+                    if round == 1 { relay?.swapNextTwoFromClient() }
+                    let address = relay?.localAddress ?? server.localAddress
+                    let connection = try await client.dial(address, serverName: "localhost")
                     let accepted = try #require(try await server.acceptConnection())
                     let echo = Task { try await echoOnce(accepted) }
                     let stream = try await connection.openStream()
@@ -35,10 +42,23 @@ struct SessionResumptionTests {
                 return rounds
             }
             let statistics = server.statistics
+            let swapped = relay?.swapped.load(ordering: .relaxed) ?? 0
+            relay?.stop()
             server.close()
             client.close()
-            return (rounds.map(\.resumed), rounds.map(\.server), rounds.map(\.client), statistics)
+            return (rounds.map(\.resumed), rounds.map(\.server), rounds.map(\.client), statistics, swapped)
         }
+    }
+
+    /// A server requiring client certificates and a client presenting one.
+    private static func mutualTLS() -> (server: QUICConfiguration, client: QUICConfiguration) {
+        var server = TestCertificates.server()
+        server.trustRoots = .file(TestCertificates.ca)
+        server.requireClientCertificate = true
+        var client = TestCertificates.client()
+        client.certificateChainFile = TestCertificates.path("client.pem")
+        client.privateKeyFile = TestCertificates.path("client-key.pem")
+        return (server, client)
     }
 
     private func echoOnce(_ connection: QUICConnection) async throws {
@@ -58,13 +78,8 @@ struct SessionResumptionTests {
 
     @Test("under mutual TLS a resumed session keeps the client's proven identity")
     func resumesUnderMutualTLS() async throws {
-        var server = TestCertificates.server()
-        server.trustRoots = .file(TestCertificates.ca)
-        server.requireClientCertificate = true
-        var client = TestCertificates.client()
-        client.certificateChainFile = TestCertificates.path("client.pem")
-        client.privateKeyFile = TestCertificates.path("client-key.pem")
-        let result = try await dialTwice(server: server, client: client)
+        let configurations = Self.mutualTLS()
+        let result = try await dialTwice(server: configurations.server, client: configurations.client)
         #expect(result.resumed == [false, true])
         #expect(result.serverIdentities[0]?.commonName == "rpcnet-test-client")
         #expect(result.serverIdentities[1] == result.serverIdentities[0])
@@ -119,39 +134,12 @@ struct SessionResumptionTests {
 
     @Test("a resumed ClientHello over two datagrams that arrive swapped still connects, resumed")
     func swappedClientHello() async throws {
-        var serverConfiguration = TestCertificates.server()
-        serverConfiguration.trustRoots = .file(TestCertificates.ca)
-        serverConfiguration.requireClientCertificate = true
-        var clientConfiguration = TestCertificates.client()
-        clientConfiguration.certificateChainFile = TestCertificates.path("client.pem")
-        clientConfiguration.privateKeyFile = TestCertificates.path("client-key.pem")
-        try await withReactor { reactor in
-            let server = try await QUICEndpoint.listen(
-                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
-            let relay = try await UDPRelay.start(reactor: reactor, target: server.localAddress)
-            let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
-            try await withTimeout {
-                for round in 0..<2 {
-                    // The second dial offers the first one's ticket, which carries the client's
-                    // certificate chain: its ClientHello takes two Initial datagrams (1,200 bytes
-                    // each, seen), which the relay delivers second first.
-                    if round == 1 { relay.swapNextTwoFromClient() }
-                    let connection = try await client.dial(relay.localAddress, serverName: "localhost")
-                    let accepted = try #require(try await server.acceptConnection())
-                    let echo = Task { try await echoOnce(accepted) }
-                    let stream = try await connection.openStream()
-                    try await stream.write([UInt8(round)], finish: true)
-                    #expect(try await stream.readAll(limit: 16) == [UInt8(round)])
-                    try await echo.value
-                    #expect(connection.resumedSession == (round == 1))
-                    connection.close(code: 0, message: "")
-                    _ = await accepted.closed()
-                }
-            }
-            #expect(relay.swapped.load(ordering: .relaxed) == 2)
-            relay.stop()
-            server.close()
-            client.close()
-        }
+        // The second dial offers the first one's ticket, which carries the client's certificate
+        // chain: its ClientHello takes two Initial datagrams (1,200 bytes each, seen).
+        let configurations = Self.mutualTLS()
+        let result = try await dialTwice(
+            server: configurations.server, client: configurations.client, swappingSecondHello: true)
+        #expect(result.resumed == [false, true])
+        #expect(result.swapped == 2)
     }
 }
