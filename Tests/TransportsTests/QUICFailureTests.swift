@@ -159,10 +159,14 @@ struct QUICFailureTests {
 
     @Test("an idle connection closes after the idle timeout on both sides")
     func idleTimeout() async throws {
+        // The idle timeout also runs during the handshake: under the whole suite's load a
+        // reactor thread can wait hundreds of milliseconds for a core, and with 300 ms the dial
+        // itself sometimes idled out (seen twice in about ten full runs). 1.5 s keeps the test
+        // about the idle period after the handshake.
         var serverConfiguration = TestCertificates.server()
-        serverConfiguration.idleTimeout = .milliseconds(300)
+        serverConfiguration.idleTimeout = .milliseconds(1500)
         var clientConfiguration = TestCertificates.client()
-        clientConfiguration.idleTimeout = .milliseconds(300)
+        clientConfiguration.idleTimeout = .milliseconds(1500)
         try await withReactor { reactor in
             let server = try await QUICEndpoint.listen(
                 reactor: reactor, address: .loopback(), configuration: serverConfiguration)
@@ -182,17 +186,19 @@ struct QUICFailureTests {
 
     @Test("keep-alive holds an idle connection open past the idle timeout")
     func keepAlive() async throws {
+        // Periods long enough that a reactor thread waiting for a core under the suite's load
+        // does not let the idle timeout pass between two keep-alives (see idleTimeout above).
         var serverConfiguration = TestCertificates.server()
-        serverConfiguration.idleTimeout = .milliseconds(300)
+        serverConfiguration.idleTimeout = .milliseconds(1500)
         var clientConfiguration = TestCertificates.client()
-        clientConfiguration.idleTimeout = .milliseconds(300)
-        clientConfiguration.keepAliveInterval = .milliseconds(100)
+        clientConfiguration.idleTimeout = .milliseconds(1500)
+        clientConfiguration.keepAliveInterval = .milliseconds(250)
         try await withReactor { reactor in
             let server = try await QUICEndpoint.listen(
                 reactor: reactor, address: .loopback(), configuration: serverConfiguration)
             let client = try await QUICEndpoint.client(reactor: reactor, configuration: clientConfiguration)
             let connection = try await client.dial(server.localAddress, serverName: "localhost")
-            try await Task.sleep(for: .milliseconds(900))
+            try await Task.sleep(for: .milliseconds(4500))
             #expect(connection.closeReason == nil)
             connection.close(code: 0, message: "")
             server.close()
