@@ -90,7 +90,7 @@ extension QUICConnection {
                 packet: Array(UnsafeRawBufferPointer(start: batch.nextPacket, count: written)),
                 destination: SocketAddress(pathStorage.path.remote.addr, length: Int(pathStorage.path.remote.addrlen))
                     ?? remoteAddress)
-            answer.packet.withUnsafeBytes { _ = try? output.socket.send($0, to: answer.destination) }
+            answer.send(on: output.socket)
         }
         logger.debug("closing connection", metadata: ["reason": "\(reason)"])
         let period = closingPeriod(native.conn)

@@ -10,9 +10,7 @@ extension QUICConnection {
         switch phase {
         case .closing(let native, var answer):
             // Answer retransmissions with our CONNECTION_CLOSE, thinning out (RFC 9000 §10.2.1).
-            if answer.packetArrived() {
-                answer.packet.withUnsafeBytes { _ = try? output.socket.send($0, to: answer.destination) }
-            }
+            if answer.packetArrived() { answer.send(on: output.socket) }
             phase = .closing(native, answer)
             return
         case .idle, .draining, .closed:

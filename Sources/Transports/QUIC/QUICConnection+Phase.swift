@@ -76,7 +76,14 @@ extension QUICConnection {
         /// Counts one packet from the peer; true when it should be answered.
         mutating func packetArrived() -> Bool {
             packetsSinceResend += 1
-            return packetsSinceResend.nonzeroBitCount == 1 && !packet.isEmpty
+            return packetsSinceResend.nonzeroBitCount == 1
+        }
+
+        /// Sends the packet, if there is one; a failed send is a lost packet, which the peer's
+        /// next retransmission answers for.
+        func send(on socket: UDPSocket) {
+            guard !packet.isEmpty else { return }
+            packet.withUnsafeBytes { _ = try? socket.send($0, to: destination) }
         }
     }
 }

@@ -130,7 +130,8 @@ extension QUICConnection {
     private func apply(_ request: Request) -> Bool {
         switch request {
         case .send(let stream):
-            guard phase.open != nil, streams[stream.id] === stream else { return false }
+            // The stream table is emptied when the connection closes: a stream in it is open.
+            guard streams[stream.id] === stream else { return false }
             writable.insert(stream)
             return true
         case .returnCredit(let id, let bytes):
