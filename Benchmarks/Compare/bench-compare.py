@@ -2,7 +2,9 @@
 """`make bench-compare`: RpcNet, gRPC-Swift 2 and gRPC-Go side by side.
 
 Runs the three benchmark programs on the same four measurements with the same counts and TLS
-certificates, interleaved over N rounds (the order rotates each round, so none always runs first
+certificates, RpcNet twice: with its reactors sleeping in the kernel whenever they are idle (the
+default) and with them busy-polling for 200 µs after each event (`Reactor.busyPollWindow`), which is
+what gRPC-Go's scheduler does by default with its spinning idle threads; interleaved over N rounds (the order rotates each round, so none always runs first
 or last on a machine whose load drifts), then prints medians, min–max and same-run ratios, checks
 them against issue 15's targets, and writes a chart of the ratios (docs/bench-compare.svg) next to
 docs/BENCHMARKS.md.
@@ -46,6 +48,9 @@ GO_TARGETS = {
     "connect_resumed_p50_us": 1 / 0.7,
 }
 SWIFT_TARGET = 20.0
+# The RpcNet variants, each compared with both gRPC implementations.
+RPCNET = ["RpcNet", "RpcNet busy-poll"]
+OTHERS = ["gRPC-Go", "gRPC-Swift 2"]
 ECHO_TARGET = 1.5  # unary p50 ≤ 1.5 × RpcNet's own QUIC stream echo
 
 
@@ -70,6 +75,8 @@ def commands():
     certs = ROOT / "certs"
     return {
         "RpcNet": [ROOT / ".build/release/rpcnet-bench", "--sections", "compare", "--certs", certs],
+        "RpcNet busy-poll": [ROOT / ".build/release/rpcnet-bench", "--sections", "compare", "--certs", certs,
+                             "--busy-poll-microseconds", "200"],
         "gRPC-Swift 2": [ROOT / "Benchmarks/GRPCComparison/.build/release/grpc-bench", "--certs", certs],
         "gRPC-Go": [WORK / "grpcbench", "--certs", certs],
     }
@@ -104,55 +111,66 @@ def better(key, rpcnet, other):
     return rpcnet / other if higher else other / rpcnet
 
 
+def pairs(med):
+    """The (RpcNet variant, other implementation) pairs both measured in this run."""
+    return [(ours, other) for ours in RPCNET for other in OTHERS if ours in med and other in med]
+
+
 def summarize(samples, rounds, loads):
     names = list(samples)
     med = {name: {key: statistics.median(values) for key, values in samples[name].items()} for name in names}
+    compared = pairs(med)
     lines = [f"{rounds} rounds, load average {min(loads):.2f}–{max(loads):.2f} (1 min) before each run", ""]
-    header = "| measurement | " + " | ".join(f"{n} median (min–max)" for n in names) + \
-        " | RpcNet ahead of gRPC-Go | RpcNet ahead of gRPC-Swift 2 |"
-    lines += [header, "|" + "---|" * (3 + len(names))]
+    header = "| measurement | " + " | ".join(f"{n} median (min–max)" for n in names) + " | " + \
+        " | ".join(f"{ours} ahead of {other}" for ours, other in compared) + " |"
+    lines += [header, "|" + "---|" * (1 + len(names) + len(compared))]
     for key, title, unit, _ in MEASUREMENTS:
         cells = []
         for name in names:
             values = samples[name].get(key, [])
             cells.append(f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f}) {unit}"
                          if values else "—")
-        ratios = []
-        for other in ("gRPC-Go", "gRPC-Swift 2"):
-            if key in med.get("RpcNet", {}) and key in med.get(other, {}):
-                ratios.append(f"{better(key, med['RpcNet'][key], med[other][key]):.2f}×")
-            else:
-                ratios.append("—")
-        lines.append(f"| {title} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+        ratios = [f"{better(key, med[ours][key], med[other][key]):.2f}×"
+                  if key in med[ours] and key in med[other] else "—" for ours, other in compared]
+        lines.append(f"| {title} | " + " | ".join(cells + ratios) + " |")
     for key, title, unit in FLOORS:
-        values = samples.get("RpcNet", {}).get(key, [])
-        if values:
-            cells = [f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f}) {unit}"
-                     if name == "RpcNet" else "—" for name in names]
-            lines.append(f"| {title} | " + " | ".join(cells) + " | | |")
+        if not any(key in med.get(ours, {}) for ours in RPCNET):
+            continue
+        cells = []
+        for name in names:
+            values = samples[name].get(key, [])
+            cells.append(f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f}) {unit}"
+                         if values else "—")
+        lines.append(f"| {title} | " + " | ".join(cells + [""] * len(compared)) + " |")
     lines += ["", "Targets (issue 15), on the medians of this run:"]
     checks = []
-    rpc = med.get("RpcNet", {})
-    for key, target in GO_TARGETS.items():
-        if key in rpc and key in med.get("gRPC-Go", {}):
-            ratio = better(key, rpc[key], med["gRPC-Go"][key])
-            checks.append((f"{key}: {ratio:.2f}× gRPC-Go (target ≥ {target:.2f}×)", ratio >= target))
-    if "unary_p50_us" in rpc and "quic_echo_p50_us" in rpc:
-        ratio = rpc["unary_p50_us"] / rpc["quic_echo_p50_us"]
-        checks.append((f"unary p50 / QUIC echo p50: {ratio:.2f}× (target ≤ {ECHO_TARGET}×)", ratio <= ECHO_TARGET))
-    for key, *_ in MEASUREMENTS:
-        if key in rpc and key in med.get("gRPC-Swift 2", {}):
-            ratio = better(key, rpc[key], med["gRPC-Swift 2"][key])
-            checks.append((f"{key}: {ratio:.2f}× gRPC-Swift 2 (target ≥ {SWIFT_TARGET:.0f}×)", ratio >= SWIFT_TARGET))
+    for ours in RPCNET:
+        rpc = med.get(ours, {})
+        for key, target in GO_TARGETS.items():
+            if key in rpc and key in med.get("gRPC-Go", {}):
+                ratio = better(key, rpc[key], med["gRPC-Go"][key])
+                checks.append((f"{ours}: {key}: {ratio:.2f}× gRPC-Go (target ≥ {target:.2f}×)", ratio >= target))
+        if "unary_p50_us" in rpc and "quic_echo_p50_us" in rpc:
+            ratio = rpc["unary_p50_us"] / rpc["quic_echo_p50_us"]
+            checks.append((f"{ours}: unary p50 / its QUIC echo p50: {ratio:.2f}× (target ≤ {ECHO_TARGET}×)",
+                           ratio <= ECHO_TARGET))
+        for key, *_ in MEASUREMENTS:
+            if key in rpc and key in med.get("gRPC-Swift 2", {}):
+                ratio = better(key, rpc[key], med["gRPC-Swift 2"][key])
+                checks.append((f"{ours}: {key}: {ratio:.2f}× gRPC-Swift 2 (target ≥ {SWIFT_TARGET:.0f}×)",
+                               ratio >= SWIFT_TARGET))
     lines += [f"- {'met   ' if met else 'MISSED'} {text}" for text, met in checks]
     return "\n".join(lines), med
 
 
 def chart(med, path, subtitle):
-    """A bar chart (SVG) of how many times better RpcNet is than each, log scale, with targets."""
-    keys = [m for m in MEASUREMENTS if m[0] in med.get("RpcNet", {})]
-    others = [("gRPC-Go", "#4c78a8"), ("gRPC-Swift 2", "#f58518")]
-    width, row, left, top = 760, 64, 250, 70
+    """A bar chart (SVG) of how many times better each RpcNet variant is than each gRPC, log scale,
+    with targets."""
+    keys = [m for m in MEASUREMENTS if any(m[0] in med.get(ours, {}) for ours in RPCNET)]
+    colours = {("RpcNet", "gRPC-Go"): "#4c78a8", ("RpcNet busy-poll", "gRPC-Go"): "#9ecae9",
+               ("RpcNet", "gRPC-Swift 2"): "#f58518", ("RpcNet busy-poll", "gRPC-Swift 2"): "#ffbf79"}
+    bars = [(ours, other, colours[(ours, other)]) for ours, other in pairs(med)]
+    width, row, left, top = 900, 16 + 24 * len(bars), 250, 70
     height = top + row * len(keys) + 60
     low, high = 0.1, 100.0
 
@@ -164,7 +182,7 @@ def chart(med, path, subtitle):
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
            f'<text x="{width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">'
-           'RpcNet, times better than each (same run, medians; right of 1× = RpcNet ahead)</text>',
+           'RpcNet, times better than each gRPC (same run, medians; right of 1× = RpcNet ahead)</text>',
            f'<text x="{width / 2}" y="40" text-anchor="middle" fill="#555">{subtitle}</text>']
     for tick in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100):
         svg.append(f'<line x1="{x(tick):.1f}" y1="{top - 8}" x2="{x(tick):.1f}" y2="{height - 45}" '
@@ -173,10 +191,10 @@ def chart(med, path, subtitle):
     for index, (key, title, _, _) in enumerate(keys):
         y = top + index * row
         svg.append(f'<text x="{left - 8}" y="{y + row / 2}" text-anchor="end">{title}</text>')
-        for bar, (other, colour) in enumerate(others):
-            if key not in med.get(other, {}):
+        for bar, (ours, other, colour) in enumerate(bars):
+            if key not in med[ours] or key not in med[other]:
                 continue
-            ratio = better(key, med["RpcNet"][key], med[other][key])
+            ratio = better(key, med[ours][key], med[other][key])
             y0 = y + 8 + bar * 24
             x0, x1 = sorted((x(1), x(ratio)))
             svg.append(f'<rect x="{x0:.1f}" y="{y0}" width="{max(x1 - x0, 1):.1f}" height="20" fill="{colour}"/>')
@@ -189,12 +207,14 @@ def chart(med, path, subtitle):
                 svg.append(f'<line x1="{x(target):.1f}" y1="{y0 - 2}" x2="{x(target):.1f}" y2="{y0 + 22}" '
                            'stroke="#d62728" stroke-width="2" stroke-dasharray="3,2"/>')
     legend_y = height - 12
-    for index, (other, colour) in enumerate(others):
-        svg.append(f'<rect x="{left + index * 160}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
-        svg.append(f'<text x="{left + index * 160 + 16}" y="{legend_y}">vs {other}</text>')
-    svg.append(f'<line x1="{left + 330}" y1="{legend_y - 4}" x2="{left + 350}" y2="{legend_y - 4}" '
+    for index, (ours, other, colour) in enumerate(bars):
+        legend_x = 10 + index * 180
+        svg.append(f'<rect x="{legend_x}" y="{legend_y - 10}" width="12" height="12" fill="{colour}"/>')
+        svg.append(f'<text x="{legend_x + 16}" y="{legend_y}">{ours} vs {other}</text>')
+    target_x = 10 + len(bars) * 180
+    svg.append(f'<line x1="{target_x}" y1="{legend_y - 4}" x2="{target_x + 20}" y2="{legend_y - 4}" '
                'stroke="#d62728" stroke-width="2" stroke-dasharray="3,2"/>')
-    svg.append(f'<text x="{left + 356}" y="{legend_y}">target</text>')
+    svg.append(f'<text x="{target_x + 26}" y="{legend_y}">target</text>')
     svg.append("</svg>")
     path.write_text("\n".join(svg) + "\n")
 
@@ -206,7 +226,7 @@ def main():
                         help="unary calls for the latency figure; 64 × this/16 calls for throughput; "
                              "25 × this stream messages (default 20,000)")
     parser.add_argument("--connections", type=int, default=200, help="connections for the set-up figure")
-    parser.add_argument("--only", help="comma-separated subset of: RpcNet, gRPC-Swift 2, gRPC-Go")
+    parser.add_argument("--only", help="comma-separated subset of: RpcNet, RpcNet busy-poll, gRPC-Swift 2, gRPC-Go")
     parser.add_argument("--no-build", action="store_true", help="use the programs built before")
     parser.add_argument("--chart", default=str(ROOT / "docs/bench-compare.svg"), help="where to write the chart")
     args = parser.parse_args()

@@ -15,13 +15,15 @@ struct RPCBenchmarks {
     let connections: Int
     /// Which figures to measure: latency, throughput, stream, connect, interceptors.
     let parts: Set<String>
-    /// Whether the latency figure is measured a second time with the reactors busy-polling.
+    /// How long both reactors poll after each event before sleeping in the kernel, in every figure.
+    let busyPoll: Duration
+    /// Whether the latency figure is measured a second time with the reactors busy-polling 200 µs.
     let busyPollVariant: Bool
 
     func run() async throws {
         if parts.contains("latency") {
-            try await latency()
-            if busyPollVariant { try await latency(busyPoll: .microseconds(200)) }
+            try await latency(busyPoll: busyPoll)
+            if busyPollVariant, busyPoll == .zero { try await latency(busyPoll: .microseconds(200), reported: false) }
         }
         if parts.contains("throughput") { try await throughput() }
         if parts.contains("stream") { try await stream() }
@@ -31,7 +33,8 @@ struct RPCBenchmarks {
 
     /// One call in flight; with `busyPoll`, both reactors poll that long after each event
     /// instead of sleeping (trading a core for latency; see docs/ARCHITECTURE.md).
-    private func latency(busyPoll: Duration = .zero) async throws {
+    /// With `reported`, the figures are also printed as result lines.
+    private func latency(busyPoll: Duration, reported: Bool = true) async throws {
         try await withServerAndClient(busyPoll: busyPoll) { client, _ in
             var latency = Samples()
             let message = [UInt8](repeating: 7, count: 64)
@@ -47,7 +50,7 @@ struct RPCBenchmarks {
             let cpu = ProcessUsage.cpuMicroseconds(since: usage, operations: roundTrips)
             say(row(name, latency))
             say("  " + ProcessUsage.perOperation(since: usage, operations: roundTrips))
-            if busyPoll == .zero {
+            if reported {
                 result("unary_p50_us", latency.percentile(0.5))
                 result("unary_cpu_us", cpu)
             }
@@ -176,15 +179,16 @@ struct RPCBenchmarks {
     }
 
     /// Runs `body` on the client reactor with a client for a fresh server; `connect` makes more clients.
+    /// Both reactors busy-poll for `pollWindow`, or for ``busyPoll`` when it is nil.
     private func withServerAndClient(
-        busyPoll: Duration = .zero, serverInterceptors: [any ServerInterceptor] = [],
+        busyPoll pollWindow: Duration? = nil, serverInterceptors: [any ServerInterceptor] = [],
         clientInterceptors: [any ClientInterceptor] = [],
         _ body:
             @escaping @Sendable (RPCClient, _ connect: @escaping @Sendable (_ resuming: Bool) -> RPCClient) async throws
             -> Void
     ) async throws {
-        let serverReactor = try Reactor.start(name: "rpc-server", busyPollWindow: busyPoll)
-        let clientReactor = try Reactor.start(name: "rpc-client", busyPollWindow: busyPoll)
+        let serverReactor = try Reactor.start(name: "rpc-server", busyPollWindow: pollWindow ?? busyPoll)
+        let clientReactor = try Reactor.start(name: "rpc-client", busyPollWindow: pollWindow ?? busyPoll)
         let listener = try await QUICEndpoint.listen(
             reactor: serverReactor, address: .loopback(),
             configuration: .server(

@@ -30,6 +30,11 @@ struct RpcNetBench: AsyncParsableCommand {
             "Sections to run, comma-separated: transport, rpc (or some of rpc-latency, rpc-throughput, rpc-stream, rpc-connect), compare (not in the default: the QUIC echo, the UDP floor and the four RPC figures that make bench-compare measures for gRPC-Swift 2 and gRPC-Go too, each also printed as a 'result KEY VALUE' line), rpc-interceptors (not in the default: what an empty interceptor chain and the metrics and tracing interceptors cost), bulk, cluster (or cluster-processes, cluster-simulated, cluster-calls); hostile (not in the default: what non-reading streams, header-only calls and idle connections cost a server); registry (not in the default: what WorkerRegistry.select() costs with 10, 100 and 1,000 simulated members); cluster-scale (not in the default: one simulated cluster of --scale-members members, 10,000 by default, for --scale-minutes virtual minutes, 10 by default: wall time, traffic per member per period, and the periods one new member takes to be seen alive by all)."
     )
     var sections = "transport,rpc,bulk,cluster"
+    @Option(
+        help:
+            "For compare: the reactors poll this many microseconds after each event before sleeping in the kernel (Reactor's busyPollWindow; 0, the default, never polls)."
+    )
+    var busyPollMicroseconds = 0
     @Flag(help: "Log transport events at debug level to standard error.")
     var verbose = false
     @Option(help: .hidden) var udpEchoPort: Int?
@@ -73,7 +78,7 @@ struct RpcNetBench: AsyncParsableCommand {
         if !rpcParts.isEmpty {
             try await RPCBenchmarks(
                 certs: certs, roundTrips: roundTrips, connections: connections, parts: rpcParts,
-                busyPollVariant: !chosen.contains("compare")
+                busyPoll: .microseconds(busyPollMicroseconds), busyPollVariant: !chosen.contains("compare")
             ).run()
             say("")
         }
@@ -131,7 +136,8 @@ struct RpcNetBench: AsyncParsableCommand {
     /// The floors bench-compare sets the unary figure against: RpcNet's own QUIC stream echo and
     /// the kernel's UDP ping-pong between two threads, both blocking (no busy-polling).
     private func floorsSection() async throws {
-        let quic = try await quicStreamRoundTrips(roundTrips: roundTrips, payload: payload)
+        let quic = try await quicStreamRoundTrips(
+            roundTrips: roundTrips, payload: payload, busyPoll: .microseconds(busyPollMicroseconds))
         say(row("QUIC stream echo round trip (2 reactor threads)", quic))
         result("quic_echo_p50_us", quic.percentile(0.5))
         let udp = try udpPingPong(roundTrips: roundTrips, payload: payload)
