@@ -19,7 +19,10 @@ struct QUICFailureTests {
             let error: TransportError? = try await withTimeout {
                 do {
                     let connection = try await client.dial(server.localAddress, serverName: serverName)
-                    connection.close(code: 0, message: "")
+                    defer { connection.close(code: 0, message: "") }
+                    // The dial returns once the handshake completed here; a server that refuses
+                    // the client after its Finished says so after that.
+                    try await connection.waitUntilAccepted()
                     return nil
                 } catch let error as TransportError {
                     return error
@@ -96,6 +99,36 @@ struct QUICFailureTests {
         let accepted = try await handshakeFailure(server: server, client: client)
         #expect(accepted.client == nil)
         #expect(accepted.serverStatistics.handshakesCompleted == 1)
+    }
+
+    @Test("a client the server refuses after its Finished learns why on its first stream")
+    func refusedAfterFinished() async throws {
+        var serverConfiguration = TestCertificates.server()
+        serverConfiguration.trustRoots = .file(TestCertificates.ca)
+        serverConfiguration.requireClientCertificate = true
+        try await withReactor { reactor in
+            let server = try await QUICEndpoint.listen(
+                reactor: reactor, address: .loopback(), configuration: serverConfiguration)
+            let client = try await QUICEndpoint.client(reactor: reactor, configuration: TestCertificates.client())
+            defer {
+                server.close()
+                client.close()
+            }
+            let error: TransportError? = try await withTimeout {
+                do {
+                    // The dial returns at the handshake's completion on this side, before the
+                    // server has seen the (missing) certificate.
+                    let connection = try await client.dial(server.localAddress, serverName: "localhost")
+                    let stream = try await connection.openStream()
+                    try await stream.write([1, 2, 3], finish: true)
+                    _ = try await stream.read()
+                    return nil
+                } catch let error as TransportError {
+                    return error
+                }
+            }
+            #expect(error == .connectionClosed(.handshakeFailed(.clientCertificateMissing)))
+        }
     }
 
     @Test("configuration errors name the setting")

@@ -87,9 +87,16 @@ public final class RPCClient: RPCCaller {
     }
 
     /// Connects now rather than at the first call, so that an unreachable server or a TLS
-    /// failure shows up at once; fails with ``RPCStatus/Code-swift.struct/unavailable``.
+    /// failure shows up at once, including a server refusing this client's certificate (it waits
+    /// for the server's verdict, which calls do not); fails with
+    /// ``RPCStatus/Code-swift.struct/unavailable``.
     public func connect() async throws {
-        _ = try await connection()
+        let connection = try await connection()
+        do {
+            try await connection.waitUntilAccepted()
+        } catch {
+            throw RPCStatus(code: .unavailable, message: "cannot connect to \(connection.remoteAddress): \(error)")
+        }
     }
 
     /// Closes the current connection, and one still being dialled once it completes; later
@@ -308,7 +315,10 @@ public final class RPCClient: RPCCaller {
                     return (Optional(connection), Task<any TransportConnection, any Error>?.none)
                 }
                 if state.dialing == nil {
-                    state.dialing = Task { try await dialer.connect(to: address, serverName: serverName) }
+                    // On the dialer's reactor, the handshake's start and end cost no thread hop.
+                    state.dialing = Task(executorPreference: dialer.preferredExecutor) {
+                        try await dialer.connect(to: address, serverName: serverName)
+                    }
                 }
                 return (nil, state.dialing)
             }

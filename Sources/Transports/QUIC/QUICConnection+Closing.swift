@@ -121,7 +121,7 @@ extension QUICConnection {
             return
         case .idle:
             native = nil
-        case .handshaking(let open, _), .established(let open, _):
+        case .handshaking(let open), .established(let open):
             logger.debug("connection terminated", metadata: ["reason": "\(reason)"])
             native = open
         case .closing(let ending, _), .draining(let ending):
@@ -159,7 +159,7 @@ extension QUICConnection {
         incomingStreams.finish()
         for waiter in openWaiters { waiter.continuation.resume(throwing: TransportError.connectionClosed(reason)) }
         openWaiters.removeAll()
-        for waiter in confirmationWaiters { waiter.resume(throwing: TransportError.connectionClosed(reason)) }
-        confirmationWaiters.removeAll()
+        for waiter in handshakeWaiters { waiter.continuation.resume(throwing: TransportError.connectionClosed(reason)) }
+        handshakeWaiters.removeAll()
     }
 }

@@ -15,7 +15,7 @@ extension QUICConnection {
             return
         case .idle, .draining, .closed:
             return
-        case .handshaking(let native, _), .established(let native, _):
+        case .handshaking(let native), .established(let native):
             conn = native.conn
         }
         let result = source.withSockAddr { address, length in
@@ -109,8 +109,8 @@ extension QUICConnection {
     }
 
     func onHandshakeCompleted() {
-        guard case .handshaking(let native, let confirmed) = phase else { return }
-        phase = .established(native, confirmed: confirmed)
+        guard case .handshaking(let native) = phase else { return }
+        phase = .established(native)
         handshakeCompleted = true
         handshakeResult.withLock {
             $0 = HandshakeResult(
@@ -119,24 +119,27 @@ extension QUICConnection {
                 resumed: gnutls_session_is_resumed(native.session) != 0)
         }
         host.connection(self, did: .establishedHandshake)
-        if confirmed { resumeConfirmationWaiters() }
+        resumeHandshakeWaiters()
     }
 
     func onHandshakeConfirmed() {
-        switch phase {
-        case .handshaking(let native, confirmed: false):
-            phase = .handshaking(native, confirmed: true)
-        case .established(let native, confirmed: false):
-            phase = .established(native, confirmed: true)
-            resumeConfirmationWaiters()
-        case .idle, .handshaking, .established, .closing, .draining, .closed:
-            break
+        handshakeConfirmed = true
+        resumeHandshakeWaiters()
+    }
+
+    /// Whether the handshake got as far as `milestone`.
+    func handshakeReached(_ milestone: HandshakeMilestone) -> Bool {
+        guard case .established = phase else { return false }
+        switch milestone {
+        case .completed: return true
+        case .confirmed: return handshakeConfirmed
         }
     }
 
-    private func resumeConfirmationWaiters() {
-        for waiter in confirmationWaiters { waiter.resume() }
-        confirmationWaiters.removeAll()
+    private func resumeHandshakeWaiters() {
+        let ready = handshakeWaiters.filter { handshakeReached($0.milestone) }
+        handshakeWaiters.removeAll { handshakeReached($0.milestone) }
+        for waiter in ready { waiter.continuation.resume() }
     }
 
     func onNewConnectionID(_ cid: ngtcp2_cid, token: UnsafeMutablePointer<UInt8>) {

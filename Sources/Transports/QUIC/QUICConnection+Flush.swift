@@ -180,9 +180,9 @@ extension QUICConnection {
             return
         case .idle, .closed:
             return
-        case .handshaking(let native, _):
+        case .handshaking(let native):
             (conn, handshaking) = (native.conn, true)
-        case .established(let native, _):
+        case .established(let native):
             (conn, handshaking) = (native.conn, false)
         }
         let result = ngtcp2_conn_handle_expiry(conn, rpcnet_monotonic_ns())

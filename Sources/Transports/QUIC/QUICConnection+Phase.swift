@@ -8,13 +8,11 @@ extension QUICConnection {
         /// Created; ``startClient(serverName:)`` or ``startServer(header:originalDCID:)`` has not
         /// built the ngtcp2 state yet (and never will if it failed).
         case idle
-        /// The TLS handshake is running (RFC 9001 §4.1). `confirmed` records a confirmation
-        /// reported before completion, so the order of ngtcp2's two callbacks never matters
-        /// (0.12 reports completion first, and confirmation only on clients).
-        case handshaking(NativeState, confirmed: Bool)
-        /// The handshake completed; `confirmed` once it is confirmed (RFC 9001 §4.1.2), which is
-        /// when a client's dial returns.
-        case established(NativeState, confirmed: Bool)
+        /// The TLS handshake is running (RFC 9001 §4.1).
+        case handshaking(NativeState)
+        /// The handshake completed (RFC 9001 §4.1.1): a client's dial returns, a server's
+        /// connection is accepted.
+        case established(NativeState)
         /// We sent CONNECTION_CLOSE and answer the peer's packets with it until the closing
         /// period ends (RFC 9000 §10.2.1).
         case closing(NativeState, CloseAnswer)
@@ -26,7 +24,7 @@ extension QUICConnection {
         /// The C state, from the start until the connection is released.
         var native: NativeState? {
             switch self {
-            case .handshaking(let native, _), .established(let native, _), .closing(let native, _),
+            case .handshaking(let native), .established(let native), .closing(let native, _),
                 .draining(let native):
                 return native
             case .idle, .closed:
@@ -37,10 +35,18 @@ extension QUICConnection {
         /// The C state while packets are processed and streams served: handshaking or established.
         var open: NativeState? {
             switch self {
-            case .handshaking(let native, _), .established(let native, _): return native
+            case .handshaking(let native), .established(let native): return native
             case .idle, .closing, .draining, .closed: return nil
             }
         }
+    }
+
+    /// How far a client's handshake has to get before a waiter resumes.
+    enum HandshakeMilestone {
+        /// Completed on this side (RFC 9001 §4.1.1): streams can carry data.
+        case completed
+        /// Confirmed by the server (HANDSHAKE_DONE, RFC 9001 §4.1.2): it accepted this client.
+        case confirmed
     }
 
     /// The C state of a started connection, released together by ``release()``.

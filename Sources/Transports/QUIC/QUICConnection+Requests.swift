@@ -19,9 +19,9 @@ extension QUICConnection {
         case openStream(OpenWaiter)
         /// The task waiting to open the stream `id` was cancelled.
         case cancelOpening(id: Int)
-        /// Resume the continuation once the handshake is confirmed; fail it if the connection
-        /// ends first.
-        case notifyWhenConfirmed(CheckedContinuation<Void, any Error>)
+        /// Resume the continuation once the handshake reached the milestone; fail it if the
+        /// connection ends first.
+        case notifyWhenHandshake(HandshakeMilestone, CheckedContinuation<Void, any Error>)
 
         /// Whether the request must be applied after those already queued even when made on the
         /// loop thread: a cancellation (which a handler aborted inside an ngtcp2 callback can
@@ -118,7 +118,7 @@ extension QUICConnection {
             switch request {
             case .openStream(let waiter):
                 waiter.continuation.resume(throwing: TransportError.connectionClosed(.reactorShutdown))
-            case .notifyWhenConfirmed(let continuation):
+            case .notifyWhenHandshake(_, let continuation):
                 continuation.resume(throwing: TransportError.connectionClosed(.reactorShutdown))
             case .send, .returnCredit, .shutdown, .close, .cancelOpening:
                 break
@@ -157,13 +157,13 @@ extension QUICConnection {
                 openWaiters.remove(at: index).continuation.resume(throwing: CancellationError())
             }
             return false
-        case .notifyWhenConfirmed(let continuation):
-            if case .established(_, confirmed: true) = phase {
+        case .notifyWhenHandshake(let milestone, let continuation):
+            if handshakeReached(milestone) {
                 continuation.resume()
             } else if let reason = closeReason {
                 continuation.resume(throwing: TransportError.connectionClosed(reason))
             } else {
-                confirmationWaiters.append(continuation)
+                handshakeWaiters.append((milestone, continuation))
             }
             return false
         }

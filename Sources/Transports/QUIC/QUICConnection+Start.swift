@@ -76,7 +76,7 @@ extension QUICConnection {
         }
         let timer = ReactorTimer(reactor: reactor) { [unowned self] in handleTimer() }
         phase = .handshaking(
-            NativeState(conn: conn, session: session, verifiedName: verifiedName, timer: timer), confirmed: false)
+            NativeState(conn: conn, session: session, verifiedName: verifiedName, timer: timer))
     }
 
     private func makeSettings() -> ngtcp2_settings {

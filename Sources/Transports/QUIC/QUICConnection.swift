@@ -64,8 +64,11 @@ public final class QUICConnection: TransportConnection, @unchecked Sendable {
     var writable = WritableStreams()
     /// Tasks waiting for the peer to allow another stream, in order.
     var openWaiters: Deque<OpenWaiter> = []
-    /// Dials waiting for the handshake to be confirmed.
-    var confirmationWaiters: [CheckedContinuation<Void, any Error>] = []
+    /// Whether the server confirmed the handshake (HANDSHAKE_DONE, RFC 9001 §4.1.2; clients
+    /// only), recorded whenever ngtcp2 reports it.
+    var handshakeConfirmed = false
+    /// Tasks waiting for the handshake to reach a milestone: dials, and ``waitUntilAccepted()``.
+    var handshakeWaiters: [(milestone: HandshakeMilestone, continuation: CheckedContinuation<Void, any Error>)] = []
     /// Set while a flush is queued for this loop iteration.
     var flushQueued = false
     /// Set when the peer's stateless reset arrived (it lost this connection's state: restarted).
@@ -162,10 +165,22 @@ public final class QUICConnection: TransportConnection, @unchecked Sendable {
         reactor
     }
 
-    /// Waits for the handshake to be confirmed (client side), or throws why it failed.
-    func waitUntilConnected() async throws {
+    /// Waits for the handshake to complete (client side), or throws why it failed.
+    func waitUntilEstablished() async throws {
+        try await waitForHandshake(.completed)
+    }
+
+    /// Waits until the server accepted this client: until it confirmed the handshake
+    /// (HANDSHAKE_DONE, RFC 9001 §4.1.2), which a server that refuses the client after its
+    /// Finished (mutual TLS without an acceptable certificate) never does; throws why the
+    /// connection closed instead. A server's connections are accepted once established.
+    public func waitUntilAccepted() async throws {
+        try await waitForHandshake(isServer ? .completed : .confirmed)
+    }
+
+    private func waitForHandshake(_ milestone: HandshakeMilestone) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            perform(.notifyWhenConfirmed(continuation))
+            perform(.notifyWhenHandshake(milestone, continuation))
         }
     }
 

@@ -176,16 +176,24 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
         try await dial(address, serverName: serverName)
     }
 
+    /// The reactor that runs this endpoint's connections.
+    public var preferredExecutor: (any TaskExecutor)? { reactor }
+
     /// Connects to `address`, verifying its certificate for `serverName` (default: the IP), and
-    /// returns once the handshake is confirmed (RFC 9001 §4.1.2), so a server that rejects this
-    /// client (missing certificate, wrong ALPN) fails the call rather than the first stream.
+    /// returns once the handshake completed on this side (RFC 9001 §4.1.1): the client's Finished
+    /// leaves with the first stream's data, so a new connection's first call costs one round trip
+    /// after the handshake's, not two. A server that rejects this client only after its Finished
+    /// (mutual TLS without an acceptable certificate) closes the connection then: its streams fail
+    /// with that reason, e.g. ``TransportError/connectionClosed(_:)`` with
+    /// ``TLSFailure/clientCertificateMissing``; ``QUICConnection/waitUntilAccepted()`` waits
+    /// for the server's verdict.
     public func dial(_ address: SocketAddress, serverName: String? = nil) async throws -> QUICConnection {
         guard !isClosed.load(ordering: .acquiring) else { throw TransportError.endpointClosed }
         let connection = try await reactor.submit { () throws(TransportError) in
             try self.startClient(to: address, serverName: serverName ?? address.ipString)
         }
         try await withTaskCancellationHandler {
-            try await connection.waitUntilConnected()
+            try await connection.waitUntilEstablished()
         } onCancel: {
             connection.close(code: 0, message: "connect cancelled")
         }

@@ -25,9 +25,16 @@ public protocol TransportConnection: AnyObject, Sendable {
     /// The executor the connection's own work runs on (a QUIC connection's ``Reactor``), which
     /// tasks serving it may prefer so as not to hop threads; `nil` when it has none.
     var preferredExecutor: (any TaskExecutor)? { get }
+    /// Waits until the peer has accepted this connection, or throws why it closed instead. A
+    /// dial returns as soon as the connection can carry data, which over QUIC is before the
+    /// server has judged the client's certificate (RFC 9001 §4.1.1–§4.1.2): this waits for that
+    /// verdict, for callers that want a refusal to show up at once rather than at the first call.
+    func waitUntilAccepted() async throws
 }
 
 extension TransportConnection {
+    /// Transports whose connections are accepted once dialled have nothing to wait for.
+    public func waitUntilAccepted() async throws {}
     /// Transports without certificates prove no identity.
     public var peerIdentity: PeerIdentity? { nil }
     /// Transports without a reactor have no executor to prefer.
@@ -51,6 +58,15 @@ public protocol ConnectionListener: AnyObject, Sendable {
 /// Opens connections to listeners.
 public protocol ConnectionDialer: Sendable {
     /// Connects to `address`, verifying the peer as `serverName` (a host name or IP literal;
-    /// defaults to the address's IP), and returns once the handshake is confirmed.
+    /// defaults to the address's IP), and returns once the handshake completed on this side
+    /// (a server may still refuse this client after that: the connection then closes with why).
     func connect(to address: SocketAddress, serverName: String?) async throws -> any TransportConnection
+    /// The executor the dialer's connections run on (a QUIC endpoint's ``Reactor``): a task that
+    /// dials on it costs no thread hop on the way in or out; `nil` when it has none.
+    var preferredExecutor: (any TaskExecutor)? { get }
+}
+
+extension ConnectionDialer {
+    /// Dialers without a reactor have no executor to prefer.
+    public var preferredExecutor: (any TaskExecutor)? { nil }
 }
