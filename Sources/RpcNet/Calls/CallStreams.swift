@@ -34,7 +34,7 @@ public struct MessageStream: AsyncSequence, Sendable {
 
     /// Reads the one message a unary side of a call carries, throwing `missing` when there is
     /// none and `extra` when there are more.
-    nonisolated(nonsending) func single(missing: RPCStatus, extra: RPCStatus) async throws -> [UInt8] {
+    func single(missing: RPCStatus, extra: RPCStatus) async throws -> [UInt8] {
         var messages = makeAsyncIterator()
         guard let message = try await messages.next() else { throw missing }
         guard try await messages.next() == nil else { throw extra }
@@ -56,7 +56,7 @@ public struct MessageStream: AsyncSequence, Sendable {
             try await nextMessage()
         }
 
-        nonisolated(nonsending) private mutating func nextMessage() async throws -> [UInt8]? {
+        private mutating func nextMessage() async throws -> [UInt8]? {
             let message = try await source.next()
             if let message, let observer { observer(message) }
             return message
@@ -96,7 +96,7 @@ final class MessageSource: @unchecked Sendable {
     /// Whether the peer's side of the call has ended (trailer or end of stream seen).
     var isFinished: Bool { finished }
 
-    nonisolated(nonsending) func next() async throws -> [UInt8]? {
+    func next() async throws -> [UInt8]? {
         guard !finished else { return nil }
         switch try await reader.next() {
         case .message(let bytes):
@@ -153,7 +153,7 @@ public struct MessageWriter: Sendable {
     /// Sends one message; fails with ``RPCStatus/Code-swift.struct/resourceExhausted`` when it
     /// exceeds the message size limit, and with ``RPCStatus/Code-swift.struct/deadlineExceeded``
     /// once the call's deadline has passed.
-    nonisolated(nonsending) public func send(_ message: [UInt8]) async throws {
+    public func send(_ message: [UInt8]) async throws {
         guard message.count <= limits.maxMessageSize else {
             throw RPCStatus(
                 code: .resourceExhausted,

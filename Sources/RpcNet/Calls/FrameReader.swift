@@ -13,7 +13,7 @@ struct FrameReader {
     }
 
     /// The next frame; `nil` when the peer finished the stream on a frame boundary.
-    nonisolated(nonsending) mutating func next() async throws -> Frame? {
+    mutating func next() async throws -> Frame? {
         while true {
             if let frame = try decoder.next() { return frame }
             if ended {
@@ -58,7 +58,7 @@ extension TransportStream {
     }
 
     /// Writes one frame.
-    nonisolated(nonsending) func write(_ frame: Frame, finish: Bool = false) async throws {
+    func write(_ frame: Frame, finish: Bool = false) async throws {
         try await write(frame.encoded, finish: finish)
     }
 }

@@ -33,9 +33,9 @@ func withDeadline<T: Sendable>(
 /// deadline the stream is aborted with that code, which ends whatever `body` waits for on it and
 /// tells the peer: unlike ``withDeadline(_:on:_:)``, no task is created, which is what a unary
 /// call needs (its body only reads the response).
-nonisolated(nonsending) func withDeadline<T: Sendable>(
+func withDeadline<T: Sendable>(
     _ limit: Duration, on clock: any NetworkClock, aborting stream: TransportStream,
-    _ body: nonisolated(nonsending) () async throws -> T
+    _ body: () async throws -> T
 ) async throws -> T {
     let expired = FirstOutcome<Void>()
     let timer = clock.schedule(after: limit) {

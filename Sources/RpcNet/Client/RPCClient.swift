@@ -118,11 +118,11 @@ public final class RPCClient: RPCCaller {
 
     /// What a call does between opening its stream and its end: runs on the caller's executor.
     private typealias CallBody<Result> =
-        nonisolated(nonsending) @Sendable (MessageWriter, MessageStream) async throws
+        @Sendable (MessageWriter, MessageStream) async throws
         -> Result
 
     /// Calls a unary method.
-    nonisolated(nonsending) public func unary(
+    public func unary(
         _ method: String, _ request: [UInt8], options: CallOptions = CallOptions()
     ) async throws -> [UInt8] {
         try await call(method, .unary, options: options, requests: [request]) { _, responses in
@@ -167,7 +167,7 @@ public final class RPCClient: RPCCaller {
     }
 
     /// Runs the call through the interceptors (directly when there are none).
-    nonisolated(nonsending) private func call<Result: Sendable>(
+    private func call<Result: Sendable>(
         _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
         _ body: @escaping CallBody<Result>
     ) async throws(RPCStatus) -> Result {
@@ -192,7 +192,7 @@ public final class RPCClient: RPCCaller {
     /// Opens the call's stream, sends the header (and `requests` then FIN, when given), runs
     /// `body` against the deadline and the caller's cancellation, and tells the options'
     /// status observer how it ended.
-    nonisolated(nonsending) private func perform<Result: Sendable>(
+    private func perform<Result: Sendable>(
         _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
         _ body: @escaping CallBody<Result>
     ) async throws(RPCStatus) -> Result {
@@ -212,7 +212,7 @@ public final class RPCClient: RPCCaller {
     }
 
     /// The call on the wire: `trailer` is given the trailer that ended it, when one arrived.
-    nonisolated(nonsending) private func exchange<Result: Sendable>(
+    private func exchange<Result: Sendable>(
         _ method: String, _ kind: CallKind, options: CallOptions, requests: [[UInt8]]?,
         _ body: @escaping CallBody<Result>,
         trailer: (Trailer) -> Void
@@ -271,7 +271,7 @@ public final class RPCClient: RPCCaller {
         }
     }
 
-    nonisolated(nonsending) private static func singleResponse(_ responses: MessageStream) async throws -> [UInt8] {
+    private static func singleResponse(_ responses: MessageStream) async throws -> [UInt8] {
         try await responses.single(
             missing: RPCStatus(code: .internal, message: "the server sent no response message"),
             extra: RPCStatus(code: .internal, message: "the server sent more than one response message"))
@@ -293,7 +293,7 @@ public final class RPCClient: RPCCaller {
 
     // MARK: Connection
 
-    nonisolated(nonsending) private func openStream() async throws -> TransportStream {
+    private func openStream() async throws -> TransportStream {
         let connection = try await connection()
         do {
             return try await connection.openStream()
@@ -302,7 +302,7 @@ public final class RPCClient: RPCCaller {
         }
     }
 
-    nonisolated(nonsending) private func connection() async throws -> any TransportConnection {
+    private func connection() async throws -> any TransportConnection {
         switch target {
         case .fixed(let connection):
             if let reason = connection.closeReason { throw RPCStatus(code: .unavailable, message: "\(reason)") }

@@ -96,7 +96,7 @@ public final class TransportStream: Sendable {
     /// stream and everything was read. Throws ``TransportError/streamReset(code:)`` when the peer
     /// reset it, ``TransportError/connectionClosed(_:)`` when the connection ended first, and
     /// `CancellationError` when the calling task is cancelled while waiting.
-    nonisolated(nonsending) public func read(maxLength: Int = .max) async throws -> [UInt8]? {
+    public func read(maxLength: Int = .max) async throws -> [UInt8]? {
         while true {
             switch try readNow(maxLength: maxLength) {
             case .bytes(let chunk): return chunk
@@ -175,7 +175,7 @@ public final class TransportStream: Sendable {
     /// unacknowledged bytes for them to fit within ``sendBufferLimit`` (or holds none) and the
     /// connection's budget has room; with `finish`, ends the stream after them. Zero bytes are
     /// legal. When it throws, nothing was queued.
-    nonisolated(nonsending) public func write(_ bytes: [UInt8], finish: Bool = false) async throws {
+    public func write(_ bytes: [UInt8], finish: Bool = false) async throws {
         // The common case, no other writer and room for the bytes, costs one lock: the turn is
         // taken only by a writer that has to wait.
         if case .queued(let notify) = try attemptWrite(bytes, finish: finish, takingFreeTurn: true) {
@@ -248,7 +248,7 @@ public final class TransportStream: Sendable {
     }
 
     /// Ends the sending half after the bytes already queued (QUIC FIN).
-    nonisolated(nonsending) public func finish() async throws {
+    public func finish() async throws {
         try await write([], finish: true)
     }
 
@@ -264,7 +264,7 @@ public final class TransportStream: Sendable {
 
     /// Waits until no other `write` call is in progress. A turn is handed directly to the next
     /// waiter, so a cancelled waiter either never got it or gets it and releases it.
-    nonisolated(nonsending) private func acquireWriteTurn() async throws {
+    private func acquireWriteTurn() async throws {
         let id: UInt64? = state.withLock { state in
             if !state.writing {
                 state.writing = true
@@ -485,7 +485,7 @@ public final class TransportStream: Sendable {
 
     // MARK: Waiting
 
-    nonisolated(nonsending) private func suspend(asReader: Bool) async throws {
+    private func suspend(asReader: Bool) async throws {
         try await suspend { state in
             if asReader {
                 if !state.received.isEmpty || state.receiveError != nil || state.finReceived { return false }
@@ -498,7 +498,7 @@ public final class TransportStream: Sendable {
     }
 
     /// Waits until something that may make room happened after the writer saw `events`.
-    nonisolated(nonsending) private func suspendWriter(seen events: UInt64) async throws {
+    private func suspendWriter(seen events: UInt64) async throws {
         try await suspend { state in
             state.sendEvents == events && state.sendError == nil
         } register: { state, waiter in
@@ -508,7 +508,7 @@ public final class TransportStream: Sendable {
 
     /// Suspends the task unless `stillWaiting` (checked under the lock, so nothing that happened
     /// since the caller looked is missed) says otherwise; `register` records its continuation.
-    nonisolated(nonsending) private func suspend(
+    private func suspend(
         while stillWaiting: (inout State) -> Bool, register: (inout State, Waiter) -> Void
     ) async throws {
         let id = state.withLock { state in
