@@ -56,7 +56,8 @@ public struct MessageStream: AsyncSequence, Sendable {
             try await nextMessage()
         }
 
-        private mutating func nextMessage() async throws -> [UInt8]? {
+        // Marked although it is the package default: the fuzz build rejected it unmarked.
+        nonisolated(nonsending) private mutating func nextMessage() async throws -> [UInt8]? {
             let message = try await source.next()
             if let message, let observer { observer(message) }
             return message
