@@ -124,24 +124,19 @@ def summarize(samples, rounds, loads):
     header = "| measurement | " + " | ".join(f"{n} median (min–max)" for n in names) + " | " + \
         " | ".join(f"{ours} ahead of {other}" for ours, other in compared) + " |"
     lines += [header, "|" + "---|" * (1 + len(names) + len(compared))]
+    def cells(key, unit):
+        """Each program's median (min–max) of `key`, or a dash."""
+        return [f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f}) {unit}"
+                if (values := samples[name].get(key, [])) else "—" for name in names]
+
     for key, title, unit, _ in MEASUREMENTS:
-        cells = []
-        for name in names:
-            values = samples[name].get(key, [])
-            cells.append(f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f}) {unit}"
-                         if values else "—")
         ratios = [f"{better(key, med[ours][key], med[other][key]):.2f}×"
                   if key in med[ours] and key in med[other] else "—" for ours, other in compared]
-        lines.append(f"| {title} | " + " | ".join(cells + ratios) + " |")
+        lines.append(f"| {title} | " + " | ".join(cells(key, unit) + ratios) + " |")
     for key, title, unit in FLOORS:
         if not any(key in med.get(ours, {}) for ours in RPCNET):
             continue
-        cells = []
-        for name in names:
-            values = samples[name].get(key, [])
-            cells.append(f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f}) {unit}"
-                         if values else "—")
-        lines.append(f"| {title} | " + " | ".join(cells + [""] * len(compared)) + " |")
+        lines.append(f"| {title} | " + " | ".join(cells(key, unit) + [""] * len(compared)) + " |")
     lines += ["", "Targets (issue 15), on the medians of this run:"]
     checks = []
     for ours in RPCNET:

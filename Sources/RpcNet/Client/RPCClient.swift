@@ -95,7 +95,7 @@ public final class RPCClient: RPCCaller {
         do {
             try await connection.waitUntilAccepted()
         } catch {
-            throw RPCStatus(code: .unavailable, message: "cannot connect to \(connection.remoteAddress): \(error)")
+            throw Self.connectFailure(connection.remoteAddress, error)
         }
     }
 
@@ -293,6 +293,11 @@ public final class RPCClient: RPCCaller {
 
     // MARK: Connection
 
+    /// The status of a call or ``connect()`` that could not connect to `address`.
+    private static func connectFailure(_ address: SocketAddress, _ error: any Error) -> RPCStatus {
+        RPCStatus(code: .unavailable, message: "cannot connect to \(address): \(error)")
+    }
+
     private func openStream() async throws -> TransportStream {
         let connection = try await connection()
         do {
@@ -331,7 +336,7 @@ public final class RPCClient: RPCCaller {
                 // Only this dial's own waiters clear it: a newer dial may have started since.
                 state.withLock { if $0.dialing == dialing { $0.dialing = nil } }
                 logger.debug("connect failed", metadata: ["address": "\(address)", "error": "\(error)"])
-                throw RPCStatus(code: .unavailable, message: "cannot connect to \(address): \(error)")
+                throw Self.connectFailure(address, error)
             }
             // The first waiter of this dial stores its connection, unless the client was closed
             // meanwhile; a late waiter of an older dial uses it without storing it.

@@ -137,9 +137,11 @@ extension QUICConnection {
     }
 
     private func resumeHandshakeWaiters() {
-        let ready = handshakeWaiters.filter { handshakeReached($0.milestone) }
-        handshakeWaiters.removeAll { handshakeReached($0.milestone) }
-        for waiter in ready { waiter.continuation.resume() }
+        var pending: [(milestone: HandshakeMilestone, continuation: CheckedContinuation<Void, any Error>)] = []
+        for waiter in handshakeWaiters {
+            if handshakeReached(waiter.milestone) { waiter.continuation.resume() } else { pending.append(waiter) }
+        }
+        handshakeWaiters = pending
     }
 
     func onNewConnectionID(_ cid: ngtcp2_cid, token: UnsafeMutablePointer<UInt8>) {
