@@ -97,7 +97,13 @@ final class TLSContext {
         ticketKey key: String? = nil
     ) throws(TransportError) -> gnutls_session_t {
         var session: gnutls_session_t?
-        let flags = (isServer ? GNUTLS_SERVER : GNUTLS_CLIENT).rawValue | GNUTLS_NO_END_OF_EARLY_DATA.rawValue
+        // A client offers one key share, for the first group of ``priority`` (X25519), not
+        // GnuTLS's default of two (X25519 and P-256): generating the P-256 share is a scalar
+        // multiplication per handshake the server, which supports X25519, never uses. A server
+        // that does not answers with a HelloRetryRequest (RFC 8446 §4.1.4) and the handshake
+        // still completes, one round trip later.
+        let role = isServer ? GNUTLS_SERVER.rawValue : GNUTLS_CLIENT.rawValue | GNUTLS_KEY_SHARE_TOP.rawValue
+        let flags = role | GNUTLS_NO_END_OF_EARLY_DATA.rawValue
         guard gnutls_init(&session, flags) == GNUTLS_E_SUCCESS, let session else {
             throw .invalidConfiguration("GnuTLS could not create a session")
         }
