@@ -602,9 +602,11 @@ public final class QUICEndpoint: ConnectionListener, ConnectionDialer, ReactorRe
 
     private func deliver(_ payload: UnsafeRawBufferPointer, from source: SocketAddress, to connection: QUICConnection) {
         connection.receive(payload, from: source)
-        // Deferred to the end of this loop iteration (and coalesced per connection): application
-        // work woken by the packet (a handler answering a request) runs first, so its bytes
-        // leave with the ACKs.
+        // Queued on the reactor (coalesced per connection) behind the work this packet woke, so
+        // an answer written by that work leaves with the ACKs; work it queues in turn may follow
+        // the flush. Deferring further, until the loop's queue drains, was measured slower: the
+        // early ACK wakes the peer while the handler runs, and early flushes keep both sides
+        // busy (docs/BENCHMARKS.md, fourth session of issue 15).
         connection.scheduleFlush()
     }
 }
