@@ -68,6 +68,7 @@ extension RPCServer {
     /// Why a draining server closes a connection, as its client sees it.
     static let drainMessage = "server shutting down"
 
+    /// Whether the server still takes new connections and calls (false once a drain began).
     var isAccepting: Bool { state.withLock { $0.accepting } }
 
     /// The next item from an accept loop, or nil when it ended; an error ending it is logged

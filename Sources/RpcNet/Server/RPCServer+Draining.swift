@@ -1,12 +1,15 @@
 // Admission of calls and the drain: counting running calls, refusing new ones while draining,
 // waiting for the last and closing connections.
 extension RPCServer {
+    /// Whether a call whose header has been read may run.
     enum Admission {
         /// Admitted; `holdsDrain` when a drain waits for it (its method is not served while draining).
         case started(holdsDrain: Bool)
         case refused(RPCStatus)
     }
 
+    /// Admits a call to `method` or says why not: refused while draining (unless the method is
+    /// served to the end, like health checks) and beyond `maxConcurrentCalls`.
     func callStarted(_ method: String) -> Admission {
         state.withLock { state in
             let holdsDrain = !state.servedWhileDraining.contains(method)
@@ -22,6 +25,7 @@ extension RPCServer {
         }
     }
 
+    /// Gives an admitted call's place back; the last call a drain waits for wakes it.
     func callEnded(holdingDrain holdsDrain: Bool) {
         let waiters = state.withLock { state -> [(id: UInt64, continuation: CheckedContinuation<Void, Never>)] in
             state.runningCalls -= 1

@@ -32,11 +32,14 @@ public final class RPCServer: Sendable {
     public let configuration: Configuration
     /// The clock deadlines are measured on (a ``/Transports/VirtualClock`` in simulations).
     public let clock: any NetworkClock
+    /// Where the server's own events go (connections accepted and lost, trailers not sent).
     let logger: Logger
     /// Warnings about bad input from peers, at most one per kind every 10 s.
     let protocolLog: LogRateLimiter
     /// Calls that sent their header but not yet their request.
     let waitingRoom: WaitingRoom
+    /// Handlers, listeners, connections and the drain's counts, behind one lock shared by the
+    /// accept loops, the calls and ``shutdown(gracePeriod:)``.
     let state = Mutex(State())
     /// Numbers the calls, for ``ServerContext/requestID``.
     let callNumbers = Atomic<UInt64>(0)
