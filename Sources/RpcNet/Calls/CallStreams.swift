@@ -43,8 +43,8 @@ public struct MessageStream: AsyncSequence, Sendable {
 
     /// Yields the messages one at a time; throws ``RPCStatus`` when the call failed.
     public struct Iterator: AsyncIteratorProtocol {
-        let source: MessageSource
-        let observer: MessageObserver?
+        @usableFromInline let source: MessageSource
+        @usableFromInline let observer: MessageObserver?
 
         public mutating func next() async throws -> [UInt8]? {
             try await nextMessage()
@@ -52,12 +52,18 @@ public struct MessageStream: AsyncSequence, Sendable {
 
         /// What `for try await` calls: it runs on the caller's executor, as everything it calls
         /// down to the stream does, so iterating costs no executor switch per message.
+        /// Inlinable so the caller's compiler sees that: an isolated-parameter function called
+        /// across modules costs the runtime an executor check on entry and another on return
+        /// (each takes the task's status-record lock when the task prefers a task executor, as
+        /// a call on a reactor does); inlined, one check per message is left.
+        @inlinable
         public mutating func next(isolation actor: isolated (any Actor)?) async throws -> [UInt8]? {
             try await nextMessage()
         }
 
         // Marked although it is the package default: the fuzz build rejected it unmarked.
-        nonisolated(nonsending) private mutating func nextMessage() async throws -> [UInt8]? {
+        @inlinable
+        nonisolated(nonsending) mutating func nextMessage() async throws -> [UInt8]? {
             let message = try await source.next()
             if let message, let observer { observer(message) }
             return message
@@ -80,6 +86,7 @@ func chain(_ first: MessageObserver?, _ next: @escaping MessageObserver) -> Mess
 
 /// The reading side of one call, shared between the call machinery and a ``MessageStream``.
 /// Only one task reads at a time (the stream allows one reader).
+@usableFromInline
 final class MessageSource: @unchecked Sendable {
     private var reader: FrameReader
     private let onTrailer: (@Sendable (Trailer) throws -> Void)?
@@ -97,6 +104,9 @@ final class MessageSource: @unchecked Sendable {
     /// Whether the peer's side of the call has ended (trailer or end of stream seen).
     var isFinished: Bool { finished }
 
+    /// The next message, nil once the peer's side has ended; throws what the trailer or a
+    /// malformed frame means.
+    @usableFromInline
     func next() async throws -> [UInt8]? {
         guard !finished else { return nil }
         switch try await reader.next() {
