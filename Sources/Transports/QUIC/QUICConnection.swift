@@ -6,13 +6,13 @@ import Synchronization
 /// One QUIC connection: an `ngtcp2_conn` and its GnuTLS session, driven by its endpoint's reactor.
 ///
 /// The connection is a state machine owned by the reactor's loop thread: ngtcp2, GnuTLS and every
-/// field marked "loop thread" below are touched there only, and its life is a ``Phase`` carrying
+/// field marked "loop thread" below are touched there only, and its life is a `Phase` carrying
 /// each phase's state. The application reaches it from any thread through one path,
-/// ``perform(_:)``, which applies a request at once on the loop thread and otherwise queues it
+/// `perform(_:)`, which applies a request at once on the loop thread and otherwise queues it
 /// for the loop, coalescing wake-ups. The code is split by concern: requests
 /// (`+Requests`), set-up (`+Start`), packets out and timers (`+Flush`), packets in and ngtcp2's
 /// callbacks (`+Events`), closing (`+Closing`). What it needs from its endpoint is the small
-/// ``QUICConnectionHost`` interface and the endpoint's ``QUICPacketOutput``.
+/// `QUICConnectionHost` interface and the endpoint's `QUICPacketOutput`.
 public final class QUICConnection: TransportConnection, @unchecked Sendable {
     public let localAddress: SocketAddress
     public let remoteAddress: SocketAddress
