@@ -231,36 +231,42 @@ public final class RPCClient: RPCCaller {
             guard trailer.status.code == .ok else { throw trailer.status }
         }
         defer { if let received = source.trailer { trailer(received) } }
+        /// Sends the opening (header and any requests) and runs the body over the call's streams.
+        func converse() async throws -> Result {
+            var opening = header.encoded
+            for request in requests ?? [] {
+                Frame.message(request).encode(into: &opening)
+                observers.request?(request)
+            }
+            do {
+                try await stream.write(opening, finish: requests != nil)
+            } catch TransportError.stopSendingRequested {
+                // The server refused the call early: its trailer says why.
+            }
+            let responses = MessageStream(source: source, observer: observers.response)
+            let writer = MessageWriter(
+                stream: stream, limits: configuration.limits, observer: observers.request)
+            let result: Result
+            if let timeout, kind == .unary {
+                // A unary body only reads the response: the deadline aborts the stream.
+                result = try await withDeadline(timeout, on: clock, aborting: stream) {
+                    try await body(writer, responses)
+                }
+            } else if let timeout {
+                result = try await withDeadline(timeout, on: clock) { try await body(writer, responses) }
+            } else {
+                result = try await body(writer, responses)
+            }
+            // A caller that stopped reading before the trailer has abandoned the rest of the call.
+            if !source.isFinished { stream.abort(code: StreamAbortCode.cancelled) }
+            return result
+        }
         do {
-            return try await withTaskCancellationHandler {
-                var opening = header.encoded
-                for request in requests ?? [] {
-                    Frame.message(request).encode(into: &opening)
-                    observers.request?(request)
-                }
-                do {
-                    try await stream.write(opening, finish: requests != nil)
-                } catch TransportError.stopSendingRequested {
-                    // The server refused the call early: its trailer says why.
-                }
-                let responses = MessageStream(source: source, observer: observers.response)
-                let writer = MessageWriter(
-                    stream: stream, limits: configuration.limits, observer: observers.request)
-                let result: Result
-                if let timeout, kind == .unary {
-                    // A unary body only reads the response: the deadline aborts the stream.
-                    result = try await withDeadline(timeout, on: clock, aborting: stream) {
-                        try await body(writer, responses)
-                    }
-                } else if let timeout {
-                    result = try await withDeadline(timeout, on: clock) { try await body(writer, responses) }
-                } else {
-                    result = try await body(writer, responses)
-                }
-                // A caller that stopped reading before the trailer has abandoned the rest of the call.
-                if !source.isFinished { stream.abort(code: StreamAbortCode.cancelled) }
-                return result
-            } onCancel: {
+            // A unary body only waits on the stream, whose waits end themselves when the task is
+            // cancelled (the abort below then releases the stream): no cancellation handler to
+            // install and remove per call, each a status-record lock and two executor checks.
+            if kind == .unary { return try await converse() }
+            return try await withTaskCancellationHandler(operation: converse) {
                 stream.abort(code: StreamAbortCode.cancelled)
             }
         } catch {
