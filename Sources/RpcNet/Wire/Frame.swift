@@ -69,9 +69,10 @@ enum Frame: Sendable, Equatable {
     /// The frame as bytes.
     var encoded: [UInt8] {
         var bytes: [UInt8] = []
-        // A message frame is built in one allocation: its type byte, its length (at most a
-        // 9-byte varint) and its payload.
-        if case .message(let message) = self { bytes.reserveCapacity(1 + 9 + message.count) }
+        // A message frame is built in one allocation: its type byte, its length and its payload.
+        if case .message(let message) = self {
+            bytes.reserveCapacity(1 + VarInt.encodedLength(UInt64(message.count)) + message.count)
+        }
         encode(into: &bytes)
         return bytes
     }
