@@ -36,7 +36,9 @@ struct RPCDrainTests {
         // A grace period far beyond the calls' 800 ms, so "drained when the calls ended" and
         // "waited out the grace period" stay far apart even on a saturated machine.
         let drain = Task { await server.shutdown(gracePeriod: .seconds(30)) }
-        // A new connection is refused at once, not left to time out.
+        // Once the drain has begun (the task above may not have run yet on a loaded machine), a
+        // new connection is refused at once, not left to time out.
+        while server.isAccepting { try await Task.sleep(for: .milliseconds(1)) }
         let refusedAt = ContinuousClock.now
         await #expect(throws: RPCStatus.self) {
             _ = try await RPCClient.connect(to: address, configuration: clientConfiguration, reactor: reactor)

@@ -72,12 +72,13 @@ extension RPCServer {
     /// connections until they close); closing them is the caller's, after this returns.
     public func shutdown(gracePeriod: Duration = .seconds(10)) async {
         for action in state.withLock({ $0.drainActions }) { action() }
-        let (listeners, idle) = state.withLock { state in
+        let idle = state.withLock { state in
             state.accepting = false
-            let idle = state.connections.values.filter { $0.calls.isIdle }
-            return (state.listeners, idle.map(\.connection))
+            // Told under the lock, so whoever sees the server no longer accepting (`isAccepting`)
+            // finds its listeners already refusing.
+            for listener in state.listeners { listener.stopAccepting() }
+            return state.connections.values.filter { $0.calls.isIdle }.map(\.connection)
         }
-        for listener in listeners { listener.stopAccepting() }
         for connection in idle { connection.close(code: 0, message: Self.drainMessage) }
         _ = try? await withDeadline(gracePeriod, on: clock) { await self.waitUntilDrained() }
         let connections = state.withLock { $0.connections.values.map(\.connection) }
