@@ -231,6 +231,10 @@ public final class RPCClient: RPCCaller {
             guard trailer.status.code == .ok else { throw trailer.status }
         }
         defer { if let received = source.trailer { trailer(received) } }
+        // A unary body only reads the response, so every wait it makes is the stream's: its
+        // deadline can abort the stream rather than race a task, and its waits end themselves
+        // when the task is cancelled.
+        let waitsOnlyOnStream = kind == .unary
         /// Sends the opening (header and any requests) and runs the body over the call's streams.
         func converse() async throws -> Result {
             var opening = header.encoded
@@ -247,8 +251,7 @@ public final class RPCClient: RPCCaller {
             let writer = MessageWriter(
                 stream: stream, limits: configuration.limits, observer: observers.request)
             let result: Result
-            if let timeout, kind == .unary {
-                // A unary body only reads the response: the deadline aborts the stream.
+            if let timeout, waitsOnlyOnStream {
                 result = try await withDeadline(timeout, on: clock, aborting: stream) {
                     try await body(writer, responses)
                 }
@@ -262,10 +265,10 @@ public final class RPCClient: RPCCaller {
             return result
         }
         do {
-            // A unary body only waits on the stream, whose waits end themselves when the task is
-            // cancelled (the abort below then releases the stream): no cancellation handler to
-            // install and remove per call, each a status-record lock and two executor checks.
-            if kind == .unary { return try await converse() }
+            // No cancellation handler to install and remove when the stream's waits end at
+            // cancellation themselves (the abort below then releases the stream): each costs a
+            // status-record lock and two executor checks per call.
+            if waitsOnlyOnStream { return try await converse() }
             return try await withTaskCancellationHandler(operation: converse) {
                 stream.abort(code: StreamAbortCode.cancelled)
             }

@@ -32,7 +32,8 @@ public final class RPCServer: Sendable {
     public let configuration: Configuration
     /// The clock deadlines are measured on (a ``/Transports/VirtualClock`` in simulations).
     public let clock: any NetworkClock
-    /// Where the server's own events go (connections accepted and lost, trailers not sent).
+    /// Where the server logs (accept loops ending, trailers that could not be sent, rate-limited
+    /// bad input); each call's ``ServerContext/logger`` derives from it.
     let logger: Logger
     /// Warnings about bad input from peers, at most one per kind every 10 s.
     let protocolLog: LogRateLimiter
